@@ -1,0 +1,80 @@
+"""Refuse answers that would produce a broken service, before anything is written.
+
+Each refusal is one line on stderr saying what is wrong and what would be accepted; the exit
+status is 1 and cookiecutter removes the partly created directory.
+"""
+
+import json
+import keyword
+import re
+import sys
+
+CONTEXT = json.loads(r"""{{ cookiecutter | jsonify }}""")
+
+CHOICES = {
+    "database": ("sqlite", "postgres", "mysql"),
+    "mode": ("async", "sync"),
+    "transaction_style": ("flush-commit", "begin-context"),
+}
+
+# Top-level modules the generated service imports, or that its tooling puts on the path; a
+# package of the same name would shadow them.
+SHADOWED = {
+    "aiomysql",
+    "aiosqlite",
+    "alembic",
+    "anyio",
+    "asyncpg",
+    "fastapi",
+    "greenlet",
+    "httpx",
+    "migrations",
+    "mypy",
+    "psycopg",
+    "pydantic",
+    "pydantic_settings",
+    "pymysql",
+    "pytest",
+    "ruff",
+    "sqlalchemy",
+    "starlette",
+    "tests",
+    "typing_extensions",
+    "uvicorn",
+}
+
+SLUG_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def slug_problem(slug: str) -> str | None:
+    accepted = "use lowercase letters, digits and underscores, starting with a letter"
+    if not SLUG_PATTERN.fullmatch(slug):
+        return f"project_slug {slug!r} is not a valid lowercase Python package name: {accepted}."
+    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
+        return f"project_slug {slug!r} is a Python keyword: choose another name."
+    if slug in sys.stdlib_module_names or slug in SHADOWED:
+        return (
+            f"project_slug {slug!r} would shadow the module {slug!r} that the service imports: "
+            f"choose another name, e.g. {slug}_service."
+        )
+    return None
+
+
+def choice_problem(option: str, value: str) -> str | None:
+    if value not in CHOICES[option]:
+        return f"{option} {value!r} is not one of the choices: {', '.join(CHOICES[option])}."
+    return None
+
+
+def main() -> int:
+    problems = [slug_problem(CONTEXT["project_slug"])]
+    problems += [choice_problem(option, CONTEXT[option]) for option in CHOICES]
+    for problem in problems:
+        if problem:
+            print(f"ERROR: {problem}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

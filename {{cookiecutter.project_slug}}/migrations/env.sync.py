@@ -1,0 +1,38 @@
+"""Alembic environment: migrations run through the service's own database settings."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from {{ cookiecutter.project_slug }}.models import Base
+from {{ cookiecutter.project_slug }}.settings import get_settings
+
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=get_settings().database_url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    # A throwaway engine without a pool: migrations run once and exit.
+    engine = create_engine(get_settings().database_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=target_metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,67 @@
+"""The one home of the engine, the session factory and the per-request session.
+
+The team's session convention, enforced here:
+
+- one AsyncSession per request, from `get_session`; never a module-level session, never
+  `scoped_session`, so a failed transaction can never leak into another request;
+- `get_session` rolls back on any exception (an HTTPException included) and always closes;
+- it never commits: the unit of work (`services.py`) commits before the response is built,
+  because code after `yield` runs after the client already has its answer;
+- database work is capped at the pool's capacity (`SessionDep`), so under load requests queue
+  in the event loop instead of timing out inside the pool.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from .settings import Settings, get_settings
+{%- if cookiecutter.database == "sqlite" %}
+from .sqlite_setup import configure_sqlite
+{%- endif %}
+
+
+def create_engine_from_settings(settings: Settings) -> AsyncEngine:
+    engine = create_async_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout,
+        pool_recycle=settings.pool_recycle,
+        pool_pre_ping=settings.pool_pre_ping,
+        echo=settings.echo,
+    )
+{%- if cookiecutter.database == "sqlite" %}
+    configure_sqlite(engine.sync_engine)
+{%- endif %}
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # The unit of work commits before the response is built; expire_on_commit=False lets the
+    # response read the committed objects without another round trip to the database.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with session_factory() as session:
+        try:
+            yield session
+        except Exception:
+            await session.rollback()
+            raise
+
+
+# One shared Depends object, so every route draws on the same limit.
+SessionDep = Annotated[
+    AsyncSession,
+    Depends(get_session, max_concurrency=get_settings().pool_capacity),
+]

@@ -1,0 +1,70 @@
+"""Data access for items: statements only. These functions add and flush, and never commit:
+the transaction belongs to the unit of work in `services.py`."""
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Item
+from .schemas import ItemCreate, ItemUpdate
+
+
+async def add_item(session: AsyncSession, data: ItemCreate) -> Item:
+    item = Item(name=data.name, quantity=data.quantity)
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def insert_items(session: AsyncSession, rows: Sequence[ItemCreate]) -> list[Item]:
+    """Insert all rows with one INSERT statement: the database stores every row or none."""
+    await session.execute(insert(Item).values([row.model_dump() for row in rows]))
+    names = [row.name for row in rows]
+    created = await session.scalars(select(Item).where(Item.name.in_(names)).order_by(Item.id))
+    return list(created)
+
+
+async def get_item(session: AsyncSession, item_id: int) -> Item | None:
+    return await session.get(Item, item_id)
+
+
+async def list_items(session: AsyncSession, *, offset: int, limit: int) -> list[Item]:
+    items = await session.scalars(select(Item).order_by(Item.id).offset(offset).limit(limit))
+    return list(items)
+
+
+async def count_items(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Item)) or 0
+
+
+async def update_item(session: AsyncSession, item: Item, changes: ItemUpdate) -> Item:
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        setattr(item, field, value)
+    await session.flush()
+    return item
+
+
+async def add_to_quantity(session: AsyncSession, item: Item, delta: int) -> None:
+    """Add `delta` in the database itself, so concurrent changes are not lost."""
+    await session.execute(
+        update(Item).where(Item.id == item.id).values(quantity=Item.quantity + delta),
+    )
+    await session.refresh(item, ["quantity"])
+
+
+async def adjust_quantities(session: AsyncSession, *, name_prefix: str, delta: int) -> int:
+    """Add `delta` to every item whose name starts with `name_prefix`; one UPDATE statement."""
+    result = await session.execute(
+        update(Item)
+        .where(Item.name.startswith(name_prefix, autoescape=True))
+        .values(quantity=Item.quantity + delta)
+        .execution_options(synchronize_session=False),
+    )
+    return cast("CursorResult[Any]", result).rowcount
+
+
+async def delete_item(session: AsyncSession, item: Item) -> None:
+    await session.delete(item)
+    await session.flush()

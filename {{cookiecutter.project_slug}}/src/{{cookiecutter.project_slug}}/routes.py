@@ -1,0 +1,72 @@
+"""HTTP endpoints for items. Each one calls one unit of work in `services.py`."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from . import services
+from .db import SessionDep
+from .models import INTEGER_MAX, Item
+from .schemas import (
+    AdjustmentResult,
+    ItemCreate,
+    ItemCreateBatch,
+    ItemPage,
+    ItemRead,
+    ItemUpdate,
+    QuantityAdjustment,
+    Transfer,
+)
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+ItemId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ItemRead)
+async def create_item(data: ItemCreate, session: SessionDep) -> Item:
+    return await services.create_item(session, data)
+
+
+@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=list[ItemRead])
+async def create_items(rows: ItemCreateBatch, session: SessionDep) -> list[Item]:
+    return await services.create_items(session, rows)
+
+
+@router.get("", response_model=ItemPage)
+async def list_items(
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ItemPage:
+    return await services.list_items(session, page=page, page_size=page_size)
+
+
+@router.get("/{item_id}", response_model=ItemRead)
+async def get_item(item_id: ItemId, session: SessionDep) -> Item:
+    return await services.get_item(session, item_id)
+
+
+@router.patch("/{item_id}", response_model=ItemRead)
+async def update_item(item_id: ItemId, changes: ItemUpdate, session: SessionDep) -> Item:
+    return await services.update_item(session, item_id, changes)
+
+
+@router.post("/adjust-quantity", response_model=AdjustmentResult)
+async def adjust_quantities(
+    adjustment: QuantityAdjustment, session: SessionDep
+) -> AdjustmentResult:
+    updated = await services.adjust_quantities(
+        session, name_prefix=adjustment.name_prefix, delta=adjustment.delta
+    )
+    return AdjustmentResult(updated=updated)
+
+
+@router.post("/{item_id}/transfer", response_model=ItemRead)
+async def transfer_quantity(item_id: ItemId, transfer: Transfer, session: SessionDep) -> Item:
+    return await services.transfer_quantity(session, item_id, transfer)
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(item_id: ItemId, session: SessionDep) -> None:
+    await services.delete_item(session, item_id)

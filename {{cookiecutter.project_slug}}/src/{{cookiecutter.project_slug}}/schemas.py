@@ -1,0 +1,61 @@
+"""Request and response bodies."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .models import INTEGER_MAX, NAME_MAX_LENGTH
+
+MAX_BULK_ITEMS = 1000
+
+ItemName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+]
+Quantity = Annotated[int, Field(ge=0, le=INTEGER_MAX)]
+
+
+class ItemCreate(BaseModel):
+    name: ItemName
+    quantity: Quantity = 0
+
+
+# One INSERT statement per batch; larger batches are refused (422) rather than left to time out.
+ItemCreateBatch = Annotated[list[ItemCreate], Field(min_length=1, max_length=MAX_BULK_ITEMS)]
+
+
+class ItemUpdate(BaseModel):
+    name: ItemName | None = None
+    quantity: Quantity | None = None
+
+
+class ItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    quantity: int
+
+
+class ItemPage(BaseModel):
+    items: list[ItemRead]
+    page: int
+    page_size: int
+    total: int
+
+
+class QuantityAdjustment(BaseModel):
+    """Add `delta` to the quantity of every item whose name starts with `name_prefix`."""
+
+    name_prefix: str = Field(max_length=NAME_MAX_LENGTH)
+    # Each delta fits the column; the sum may not, and then the database refuses it (422).
+    delta: Annotated[int, Field(ge=-INTEGER_MAX, le=INTEGER_MAX)]
+
+
+class AdjustmentResult(BaseModel):
+    updated: int
+
+
+class Transfer(BaseModel):
+    to_item_id: int
+    quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX)]

@@ -1,0 +1,97 @@
+"""Fixtures: a real {{ cookiecutter.__database_label }} database migrated with Alembic, and the real app.
+
+Tests are async in every variant: httpx drives the app in-process through ASGI, as a server
+would, and the app gets its sessions from the real `get_session` dependency (never overridden).
+"""
+
+import os
+import subprocess
+import sys
+{%- if cookiecutter.database != "sqlite" %}
+import uuid
+{%- endif %}
+from collections.abc import AsyncIterator{% if cookiecutter.database != "sqlite" %}, Iterator{% endif %}
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from {{ cookiecutter.project_slug }}.main import create_app
+from {{ cookiecutter.project_slug }}.settings import Settings
+
+from .database import execute{% if cookiecutter.database != "sqlite" %}, execute_on_server{% endif %}
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+{%- if cookiecutter.database != "sqlite" %}
+# The server on which each test run creates (and afterwards drops) a database of its own.
+DEFAULT_SERVER_URL = "{{ cookiecutter.__test_server_url }}"
+{%- endif %}
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+{% if cookiecutter.database == "sqlite" %}
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh SQLite file, migrated to the latest revision."""
+    path = tmp_path_factory.mktemp("database") / "test.db"
+    url = f"{{ cookiecutter.__url_scheme }}:///{path}"
+    migrate(url)
+    return url
+{%- else %}
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A database created for this run on the test server, migrated, and dropped afterwards."""
+    server_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)
+    try:
+        execute_on_server(server_url, "SELECT 1")
+    except Exception as exc:
+        message = (
+            f"{{ cookiecutter.__database_label }} is not reachable at {server_url} ({exc.__class__.__name__}). "
+            "Start one with `docker compose up -d db`, or point TEST_DATABASE_URL at a server."
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"test_{{ cookiecutter.project_slug }}_{uuid.uuid4().hex[:12]}"
+    execute_on_server(server_url, f"CREATE DATABASE {name}")
+    try:
+        url = server_url.rsplit("/", 1)[0] + f"/{name}"
+        migrate(url)
+        yield url
+    finally:
+        execute_on_server(server_url, f"DROP DATABASE {name}{% if cookiecutter.database == "postgres" %} WITH (FORCE){% endif %}")
+{%- endif %}
+
+
+def migrate(url: str) -> None:
+    """Create the schema the documented way: `alembic upgrade head`."""
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    """The real app on an empty items table; afterwards, no connection may be checked out."""
+    app = create_app(Settings(database_url=database_url))
+    async with app.router.lifespan_context(app):
+        await execute(app.state.engine, "DELETE FROM items")
+        yield app
+        leaked = app.state.engine.pool.checkedout()
+        assert leaked == 0, f"{leaked} connection(s) still checked out after the test"
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
