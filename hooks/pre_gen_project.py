@@ -44,12 +44,18 @@ SHADOWED = {
 }
 
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+# Test databases are named test_<slug>_<12 hex digits>; PostgreSQL allows 63 bytes, MySQL 64.
+SLUG_MAX_LENGTH = 40
+# The name becomes the OpenAPI title, one line of Python.
+NAME_MAX_LENGTH = 80
 
 
 def slug_problem(slug: str) -> str | None:
     accepted = "use lowercase letters, digits and underscores, starting with a letter"
     if not SLUG_PATTERN.fullmatch(slug):
         return f"project_slug {slug!r} is not a valid lowercase Python package name: {accepted}."
+    if len(slug) > SLUG_MAX_LENGTH:
+        return f"project_slug {slug!r} is longer than {SLUG_MAX_LENGTH} characters: shorten it."
     if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
         return f"project_slug {slug!r} is a Python keyword: choose another name."
     if slug in sys.stdlib_module_names or slug in SHADOWED:
@@ -60,6 +66,14 @@ def slug_problem(slug: str) -> str | None:
     return None
 
 
+def name_problem(name: str) -> str | None:
+    if not name.strip():
+        return "project_name is empty: give the service a name."
+    if len(name) > NAME_MAX_LENGTH or not name.isprintable():
+        return f"project_name must be one line of at most {NAME_MAX_LENGTH} printable characters."
+    return None
+
+
 def choice_problem(option: str, value: str) -> str | None:
     if value not in CHOICES[option]:
         return f"{option} {value!r} is not one of the choices: {', '.join(CHOICES[option])}."
@@ -67,7 +81,7 @@ def choice_problem(option: str, value: str) -> str | None:
 
 
 def main() -> int:
-    problems = [slug_problem(CONTEXT["project_slug"])]
+    problems = [name_problem(CONTEXT["project_name"]), slug_problem(CONTEXT["project_slug"])]
     problems += [choice_problem(option, CONTEXT[option]) for option in CHOICES]
     for problem in problems:
         if problem:

@@ -35,7 +35,9 @@ async def test_integer_out_of_range_is_a_clean_422_and_later_requests_succeed(
     assert created.status_code == 201
 
     # Each value fits the column; their sum does not, so the database itself refuses the UPDATE.
-    response = await client.post("/items/adjust-quantity", json={"name_prefix": "wid", "delta": 100})
+    response = await client.post(
+        "/items/adjust-quantity", json={"name_prefix": "wid", "delta": 100}
+    )
 
     assert response.status_code == 422
     assert response.json() == {"detail": "A value is out of range or too long for its column."}

@@ -5,18 +5,23 @@ import logging
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import (
-    DataError,
-    DBAPIError,
-    IntegrityError,
-    OperationalError,
-    SQLAlchemyError,
-)
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from .database_errors import status_for
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
+
+DETAILS = {
+    status.HTTP_409_CONFLICT: (
+        "The request conflicts with stored data (a unique, foreign-key or check constraint)."
+    ),
+    status.HTTP_422_UNPROCESSABLE_CONTENT: "A value is out of range or too long for its column.",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "The database is unavailable or busy; try again later.",
+    status.HTTP_500_INTERNAL_SERVER_ERROR: "Internal database error.",
+}
 
 
 class ItemNotFoundError(HTTPException):
@@ -24,37 +29,33 @@ class ItemNotFoundError(HTTPException):
         super().__init__(status.HTTP_404_NOT_FOUND, f"Item {item_id} not found.")
 
 
-def _error(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
-
-
-def _unavailable() -> JSONResponse:
-    return _error(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        "The database is unavailable or busy; try again later.",
-        headers={"Retry-After": RETRY_AFTER_SECONDS},
-    )
+def status_of(exc: Exception) -> int:
+    """The database's own error code decides; SQLAlchemy's exception class is the fallback."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        driver_status = status_for(exc)
+        if driver_status is not None:
+            return driver_status
+        if exc.connection_invalidated:
+            return status.HTTP_503_SERVICE_UNAVAILABLE
+    if isinstance(exc, IntegrityError):
+        return status.HTTP_409_CONFLICT
+    if isinstance(exc, DataError):
+        return status.HTTP_422_UNPROCESSABLE_CONTENT
+    if isinstance(exc, PoolTimeoutError | OperationalError):
+        return status.HTTP_503_SERVICE_UNAVAILABLE
+    return status.HTTP_500_INTERNAL_SERVER_ERROR
 
 
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
-    """Map a database error to 409, 422, 503 or 500. The session was already rolled back."""
-    if isinstance(exc, IntegrityError):
-        return _error(
-            status.HTTP_409_CONFLICT,
-            "The request conflicts with stored data (a unique, foreign-key or check constraint).",
-        )
-    if isinstance(exc, DataError):
-        return _error(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "A value is out of range or too long for its column.",
-        )
-    if isinstance(exc, PoolTimeoutError | OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
+    """Answer a database error; `get_session` has already rolled the session back."""
+    status_code = status_of(exc)
+    headers = None
+    if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         logger.warning("database unavailable: %s %s: %s", request.method, request.url.path, exc)
-        return _unavailable()
-    logger.error("database error: %s %s", request.method, request.url.path, exc_info=exc)
-    return _error(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal database error.")
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    elif status_code == status.HTTP_500_INTERNAL_SERVER_ERROR:
+        logger.error("database error: %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": DETAILS[status_code]}, status_code=status_code, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -54,7 +54,8 @@ async def update_item(item_id: ItemId, changes: ItemUpdate, session: SessionDep)
 
 @router.post("/adjust-quantity", response_model=AdjustmentResult)
 async def adjust_quantities(
-    adjustment: QuantityAdjustment, session: SessionDep
+    adjustment: QuantityAdjustment,
+    session: SessionDep,
 ) -> AdjustmentResult:
     updated = await services.adjust_quantities(
         session, name_prefix=adjustment.name_prefix, delta=adjustment.delta

@@ -9,7 +9,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str = "{{ cookiecutter.__database_url }}"
+{%- set default_url = cookiecutter.__database_url | python_string %}
+{%- if (default_url | length) <= 76 %}
+    database_url: str = {{ default_url }}
+{%- else %}
+    # Wrapped the way `ruff format` wraps a long string.
+    database_url: str = (
+        {{ default_url }}
+    )
+{%- endif %}
     # Connections kept open. Database work is capped at pool_size + max_overflow, so requests
     # queue in the event loop instead of waiting (and timing out) inside the pool.
     pool_size: int = Field(default=10, ge=1)
