@@ -1,0 +1,1 @@
+"""Tests of the service, run against a real database."""

@@ -4,7 +4,7 @@ from sqlalchemy import CheckConstraint, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAME_MAX_LENGTH = 100
-# Largest value of the INTEGER column type on PostgreSQL and MySQL.
+# Largest value of a 32-bit INTEGER column.
 INTEGER_MAX = 2**31 - 1
 
 NAMING_CONVENTION = {

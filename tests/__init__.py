@@ -1,0 +1,1 @@
+"""The template's own tests: every variant, the hooks, and odd input."""

@@ -1,0 +1,126 @@
+"""Every variant bakes into a complete service of its own, lints, type-checks, migrates, and
+passes its own test suite against a real database of its kind."""
+
+import re
+import tomllib
+from pathlib import Path
+
+from .conftest import require_server
+from .variants import DRIVERS, Variant, clean_environment, run
+
+RESIDUE = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
+VARIANT_MARKERS = re.compile(r"\.(sqlite|postgres|mysql|async|sync|flush-commit|begin-context)\.")
+INTENTIONALLY_EMPTY = {"py.typed"}
+DRIVER_REQUIREMENTS = {"aiosqlite", "asyncpg", "psycopg", "aiomysql", "pymysql"}
+OTHER_DATABASE_WORDS = {
+    "sqlite": ("postgres", "mysql", "mariadb"),
+    "postgres": ("sqlite", "mysql", "mariadb"),
+    "mysql": ("postgres", "sqlite"),
+}
+
+
+def project_files(project: Path) -> list[Path]:
+    skipped = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+    return [
+        path
+        for path in sorted(project.rglob("*"))
+        if path.is_file()
+        and not skipped & set(path.relative_to(project).parts)
+        and path.name != "uv.lock"
+    ]
+
+
+def test_bakes_without_template_residue(variant: Variant, baked: Path) -> None:
+    for path in project_files(baked):
+        relative = path.relative_to(baked)
+        assert not RESIDUE.search(str(relative)), f"[{variant.id}] residue in file name {relative}"
+        text = path.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), 1):
+            where = f"{relative}:{number}"
+            assert not RESIDUE.search(line), f"[{variant.id}] residue in {where}: {line}"
+
+
+def test_contains_only_its_own_files(variant: Variant, baked: Path) -> None:
+    files = {str(path.relative_to(baked)) for path in project_files(baked)}
+    package = f"src/{variant.slug}"
+    for name in files:
+        assert not VARIANT_MARKERS.search(name), f"[{variant.id}] unpruned variant file {name}"
+    for path in project_files(baked):
+        if path.name not in INTENTIONALLY_EMPTY:
+            assert path.read_text(encoding="utf-8").strip(), f"[{variant.id}] empty file {path}"
+    assert ("compose.yaml" in files) == (variant.database != "sqlite"), variant.id
+    assert (f"{package}/sqlite_setup.py" in files) == (variant.database == "sqlite"), variant.id
+
+    for path in project_files(baked):
+        text = path.read_text(encoding="utf-8").lower()
+        for word in OTHER_DATABASE_WORDS[variant.database]:
+            assert word not in text, f"[{variant.id}] {path.relative_to(baked)} mentions {word}"
+
+
+def test_declares_exactly_its_own_dependencies(variant: Variant, baked: Path) -> None:
+    project = tomllib.loads((baked / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {re.split(r"[\[<>=!~ ]", requirement)[0] for requirement in project["dependencies"]}
+    driver = DRIVERS[variant.database, variant.mode]
+    expected_drivers = {driver} & DRIVER_REQUIREMENTS
+    assert names & DRIVER_REQUIREMENTS == expected_drivers, f"[{variant.id}] drivers {names}"
+    asyncio_extra = any(r.startswith("sqlalchemy[asyncio]") for r in project["dependencies"])
+    assert asyncio_extra == (variant.mode == "async"), f"[{variant.id}] sqlalchemy extra"
+    assert project["requires-python"] == ">=3.11"
+
+
+def test_follows_its_mode_and_transaction_style(variant: Variant, baked: Path) -> None:
+    package = baked / "src" / variant.slug
+    source = {path.name: path.read_text(encoding="utf-8") for path in package.glob("*.py")}
+    everything = "\n".join(source.values())
+    if variant.mode == "sync":
+        assert "sqlalchemy.ext.asyncio" not in everything, variant.id
+        for module in ("db.py", "repository.py", "services.py", "routes.py"):
+            assert not re.search(r"\bawait\b|\basync\b", source[module]), f"[{variant.id}] {module}"
+    else:
+        assert "async_sessionmaker(engine, expire_on_commit=False)" in source["db.py"], variant.id
+    services = source["services.py"]
+    if variant.transaction_style == "flush-commit":
+        assert "session.commit()" in services and "session.begin()" not in services, variant.id
+    else:
+        assert "session.begin()" in services and "session.commit()" not in services, variant.id
+    assert "commit" not in source["repository.py"].replace("never commit", ""), variant.id
+    assert not re.search(r"scoped_session\(|import .*scoped_session", everything), variant.id
+
+
+def test_lint_and_format_clean(variant: Variant, installed: Path) -> None:
+    run(variant, installed, ".venv/bin/ruff", "check", "--no-cache", ".")
+    run(variant, installed, ".venv/bin/ruff", "format", "--check", "--no-cache", ".")
+
+
+def test_type_checks_strictly(variant: Variant, installed: Path) -> None:
+    run(variant, installed, ".venv/bin/mypy")
+
+
+def test_migrations_upgrade_check_downgrade_and_upgrade_again(
+    variant: Variant, installed: Path, fresh_database_url: str
+) -> None:
+    env = clean_environment(DATABASE_URL=fresh_database_url)
+    for command in (("upgrade", "head"), ("check",), ("downgrade", "base"), ("upgrade", "head")):
+        run(variant, installed, ".venv/bin/alembic", *command, env=env)
+
+
+def test_own_test_suite_passes_on_a_real_database(variant: Variant, installed: Path) -> None:
+    require_server(variant)
+    env = clean_environment()
+    server_url = variant.server_url()
+    if server_url is not None:
+        env["TEST_DATABASE_URL"] = server_url
+    completed = run(
+        variant,
+        installed,
+        ".venv/bin/python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        env=env,
+    )
+    summary = completed.stdout.strip().splitlines()[-1]
+    assert " passed" in summary, f"[{variant.id}] {summary}"
+    assert "skipped" not in summary and "failed" not in summary, f"[{variant.id}] {summary}"
