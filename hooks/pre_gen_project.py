@@ -38,6 +38,7 @@ SHADOWED = {
     "ruff",
     "sqlalchemy",
     "starlette",
+    "test",  # the standard library's regression tests; not in sys.stdlib_module_names
     "tests",
     "typing_extensions",
     "uvicorn",
