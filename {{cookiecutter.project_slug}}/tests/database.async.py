@@ -3,17 +3,27 @@
 {% if cookiecutter.database != "sqlite" -%}
 import asyncio
 {% endif -%}
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine{% if cookiecutter.database != "sqlite" %}, create_async_engine{% endif %}
 
 
-async def execute(engine: AsyncEngine, sql: str, **params: Any) -> list[Row[Any]]:
-    """Run one statement in its own committed transaction; return its rows, if any."""
+async def execute(engine: AsyncEngine, *statements: str, **params: Any) -> list[Row[Any]]:
+    """Run statements in one committed transaction; return the last one's rows, if any."""
     async with engine.begin() as connection:
-        result = await connection.execute(text(sql), params)
+        for sql in statements:
+            result = await connection.execute(text(sql), params)
         return list(result) if result.returns_rows else []
+
+
+@asynccontextmanager
+async def connection_checked_out(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold one pooled connection, as a slow request would."""
+    async with engine.connect():
+        yield
 {%- if cookiecutter.database != "sqlite" %}
 
 

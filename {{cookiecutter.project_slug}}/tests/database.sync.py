@@ -1,13 +1,15 @@
 """Direct database access for tests, beside the app's own sessions."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 from sqlalchemy import Engine, Row, {% if cookiecutter.database != "sqlite" %}create_engine, {% endif %}text
 
 
-async def execute(engine: Engine, sql: str, **params: Any) -> list[Row[Any]]:
-    """Run one statement in its own committed transaction; return its rows, if any.
+async def execute(engine: Engine, *statements: str, **params: Any) -> list[Row[Any]]:
+    """Run statements in one committed transaction; return the last one's rows, if any.
 
     It runs in a worker thread, like the service's own database work, so the event loop that
     drives the app under test stays free.
@@ -15,10 +17,18 @@ async def execute(engine: Engine, sql: str, **params: Any) -> list[Row[Any]]:
 
     def run() -> list[Row[Any]]:
         with engine.begin() as connection:
-            result = connection.execute(text(sql), params)
+            for sql in statements:
+                result = connection.execute(text(sql), params)
             return list(result) if result.returns_rows else []
 
     return await anyio.to_thread.run_sync(run)
+
+
+@asynccontextmanager
+async def connection_checked_out(engine: Engine) -> AsyncIterator[None]:
+    """Hold one pooled connection, as a slow request would."""
+    with engine.connect():
+        yield
 {%- if cookiecutter.database != "sqlite" %}
 
 

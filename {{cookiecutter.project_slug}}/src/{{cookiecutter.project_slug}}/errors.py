@@ -46,17 +46,29 @@ def status_of(exc: Exception) -> int:
     return status.HTTP_500_INTERNAL_SERVER_ERROR
 
 
+def error_response(status_code: int) -> JSONResponse:
+    headers = None
+    if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    return JSONResponse({"detail": DETAILS[status_code]}, status_code=status_code, headers=headers)
+
+
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     """Answer a database error; `get_session` has already rolled the session back."""
     status_code = status_of(exc)
-    headers = None
     if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         logger.warning("database unavailable: %s %s: %s", request.method, request.url.path, exc)
-        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     elif status_code == status.HTTP_500_INTERNAL_SERVER_ERROR:
         logger.error("database error: %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"detail": DETAILS[status_code]}, status_code=status_code, headers=headers)
+    return error_response(status_code)
+
+
+async def handle_connection_error(request: Request, exc: Exception) -> JSONResponse:
+    """Some async drivers (asyncpg) raise OS errors unwrapped when they cannot connect."""
+    logger.warning("cannot reach the database: %s %s: %r", request.method, request.url.path, exc)
+    return error_response(status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SQLAlchemyError, handle_database_error)
+    app.add_exception_handler(OSError, handle_connection_error)

@@ -17,6 +17,9 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """Declare relationships with lazy="raise" and load them explicitly (selectinload):
+    an implicit lazy load is a hidden query, and in async code an error."""
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
