@@ -3,50 +3,19 @@ databases on the real servers."""
 
 import os
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
-import psycopg
-import pymysql
 import pytest
-from sqlalchemy.engine import make_url
 
 from .variants import (
-    SERVER_URLS,
     START_SERVER,
     Variant,
+    fresh_database,
     run,
-    unique_database_name,
+    server_problem,
     uv,
     variant_params,
 )
-
-
-@cache
-def server_problem(database: str) -> str | None:
-    """Why the test server for `database` cannot be used, or None if it answers."""
-    url = make_url(SERVER_URLS[database])
-    try:
-        if database == "postgres":
-            psycopg.connect(
-                host=url.host,
-                port=url.port,
-                user=url.username,
-                dbname=url.database,
-                password=url.password,
-                connect_timeout=5,
-            ).close()
-        else:
-            pymysql.connect(
-                host=url.host,
-                port=url.port,
-                user=url.username,
-                password=url.password or "",
-                connect_timeout=5,
-            ).close()
-    except Exception as exc:
-        return f"{database} server at {url.render_as_string()} does not answer ({exc})"
-    return None
 
 
 def require_server(variant: Variant) -> None:
@@ -62,31 +31,16 @@ def require_server(variant: Variant) -> None:
     pytest.skip(message)
 
 
-def server_execute(database: str, sql: str) -> None:
-    url = make_url(SERVER_URLS[database])
-    if database == "postgres":
-        with psycopg.connect(
-            host=url.host,
-            port=url.port,
-            user=url.username,
-            dbname=url.database,
-            password=url.password,
-            autocommit=True,
-        ) as connection:
-            connection.execute(sql)  # type: ignore[arg-type]
-    else:
-        connection = pymysql.connect(
-            host=url.host,
-            port=url.port,
-            user=url.username,
-            password=url.password or "",
-            autocommit=True,
-        )
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-        finally:
-            connection.close()
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for all variants and workers: the libraries they share are analysed once.
+
+    mypy checks each cached module against its source's hash, so a variant's own code is
+    always checked afresh.
+    """
+    path = tmp_path_factory.getbasetemp().parent / "mypy-cache"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session", params=variant_params())
@@ -112,14 +66,6 @@ def installed(variant: Variant, baked: Path) -> Path:
 @pytest.fixture
 def fresh_database_url(variant: Variant, tmp_path: Path) -> Iterator[str]:
     """An empty database for this variant, in its own driver's URL; dropped afterwards."""
-    server_url = variant.server_url()
-    if server_url is None:
-        yield f"sqlite+{variant.driver}:///{tmp_path / 'fresh.db'}"
-        return
     require_server(variant)
-    name = unique_database_name(variant)
-    server_execute(variant.database, f"CREATE DATABASE {name}")
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        server_execute(variant.database, f"DROP DATABASE IF EXISTS {name}")
+    with fresh_database(variant, tmp_path) as url:
+        yield url

@@ -52,7 +52,7 @@ async def test_an_unreachable_database_is_a_503_not_a_500() -> None:
             items = await client.get("/items")
             ready = await client.get("/health/ready")
             alive = await client.get("/health")
-    # A failed connection may still be finishing in a driver thread (aiosqlite); let it finish
+    # A failed connection may still be finishing in a driver's worker thread; let it finish
     # while this test's event loop runs, instead of reporting into a closed loop later.
     gc.collect()
     await anyio.sleep(0.1)
