@@ -27,8 +27,17 @@ ERROR_NUMBER_STATUS = {
 }
 
 
+CLIENT_ERRORS = range(2000, 3000)  # raised by the client library: mostly lost connections
+
+
 def status_for(exc: DBAPIError) -> int | None:
+    """None when the error carries no error number."""
     args = exc.driver_exception.args
     if not args or not isinstance(args[0], int):
         return None
-    return ERROR_NUMBER_STATUS.get(args[0])
+    if args[0] in ERROR_NUMBER_STATUS:
+        return ERROR_NUMBER_STATUS[args[0]]
+    if args[0] in CLIENT_ERRORS:
+        return status.HTTP_503_SERVICE_UNAVAILABLE
+    # Any other server error (a syntax error, an unknown column, ...) is a bug in the service.
+    return status.HTTP_500_INTERNAL_SERVER_ERROR

@@ -18,7 +18,9 @@ SQLSTATE_CLASS_STATUS = {
 
 
 def status_for(exc: DBAPIError) -> int | None:
+    """None when the server gave no SQLSTATE (e.g. it could not be reached)."""
     sqlstate = getattr(exc.driver_exception, "sqlstate", None)
     if not isinstance(sqlstate, str):
         return None
-    return SQLSTATE_CLASS_STATUS.get(sqlstate[:2])
+    # Any other class (a syntax error, an unknown column, ...) is a bug in the service.
+    return SQLSTATE_CLASS_STATUS.get(sqlstate[:2], status.HTTP_500_INTERNAL_SERVER_ERROR)
