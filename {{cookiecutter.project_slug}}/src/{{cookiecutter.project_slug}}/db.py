@@ -7,8 +7,8 @@ The team's session convention, enforced here:
 - `get_session` rolls back on any exception (an HTTPException included) and always closes;
 - it never commits: the unit of work (`services.py`) commits before the response is built,
   because code after `yield` runs after the client already has its answer;
-- database work is capped at the pool's capacity (`SessionDep`), so under load requests queue
-  in the event loop instead of timing out inside the pool.
+- a request gets its session only after a database slot (`capacity.py`), so no more requests
+  hold sessions than the pool has connections.
 """
 
 from collections.abc import AsyncIterator
@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from .settings import Settings, get_settings
+from .capacity import database_slot
+from .settings import Settings
 {%- if cookiecutter.database == "sqlite" %}
 from .sqlite_setup import configure_sqlite
 {%- endif %}
@@ -50,7 +51,10 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_session(
+    request: Request,
+    _slot: Annotated[None, Depends(database_slot)],
+) -> AsyncIterator[AsyncSession]:
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with session_factory() as session:
         try:
@@ -60,8 +64,4 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-# One shared Depends object, so every route draws on the same limit.
-SessionDep = Annotated[
-    AsyncSession,
-    Depends(get_session, max_concurrency=get_settings().pool_capacity),
-]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

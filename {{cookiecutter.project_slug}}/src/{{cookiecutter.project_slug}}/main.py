@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import health, routes
+from .capacity import create_database_slots
 from .db import create_engine_from_settings, create_session_factory
 from .errors import install_error_handlers
 from .settings import Settings, get_settings
@@ -17,6 +18,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine_from_settings(app.state.settings)
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.database_slots = create_database_slots(app.state.settings)
     try:
         yield
     finally:
