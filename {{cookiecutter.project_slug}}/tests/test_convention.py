@@ -1,0 +1,138 @@
+"""The session convention guards itself: these tests read the service's own source with `ast`.
+
+They fail, naming the file and line, when
+- code outside `db.py` creates an engine or a session: `db.py` is the one session module;
+- code outside `services.py`, the unit of work, commits, rolls back or begins a transaction.
+  The one exception: `get_session` in `db.py` rolls back when a request fails;
+- the transaction style is mixed: a `begin()` block in a flush-commit service, or a bare
+  `commit()` in a begin-context service.
+
+Calls are matched by name (`create_engine(...)`, `x.commit()`, ...), whatever they are called on.
+"""
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = PROJECT_ROOT / "src" / "{{ cookiecutter.project_slug }}"
+TRANSACTION_STYLE = "{{ cookiecutter.transaction_style }}"
+
+SESSION_MODULE = "db.py"
+UNIT_OF_WORK = "services.py"
+ENGINE_OR_SESSION_MAKERS = frozenset(
+    {
+        "create_engine",
+        "create_async_engine",
+        "sessionmaker",
+        "async_sessionmaker",
+        "Session",
+        "AsyncSession",
+        "scoped_session",
+        "session_factory",
+    }
+)
+TRANSACTION_CALLS = frozenset({"commit", "rollback", "begin", "begin_nested"})
+# (module, function, call) allowed outside the unit of work.
+ALLOWED_OUTSIDE_UNIT_OF_WORK = frozenset({(SESSION_MODULE, "get_session", "rollback")})
+# The calls that belong to the other style; SAVEPOINTs (`begin_nested`) suit both.
+OTHER_STYLE_CALLS = {"flush-commit": frozenset({"begin"}), "begin-context": frozenset({"commit"})}
+
+
+@dataclass(frozen=True)
+class Call:
+    module: str
+    line: int
+    function: str
+    name: str
+
+    @property
+    def where(self) -> str:
+        path = (PACKAGE / self.module).relative_to(PROJECT_ROOT)
+        return f"{path.as_posix()}:{self.line}"
+
+
+class CallCollector(ast.NodeVisitor):
+    """Every call in a module with the name it calls and the function it is made in."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.functions: list[str] = []
+        self.calls: list[Call] = []
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.visit_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self.visit_function(node)
+
+    def visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.functions.append(node.name)
+        self.generic_visit(node)
+        self.functions.pop()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = None
+        if isinstance(node.func, ast.Name):
+            name = node.func.id
+        elif isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+        if name is not None:
+            function = self.functions[-1] if self.functions else "<module>"
+            self.calls.append(Call(self.module, node.lineno, function, name))
+        self.generic_visit(node)
+
+
+def calls() -> Iterator[Call]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        collector = CallCollector(module)
+        collector.visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+        yield from collector.calls
+
+
+def report(problem: str, offenders: list[Call]) -> str:
+    lines = [f"  {call.where}: {call.name}() in {call.function}" for call in offenders]
+    return "\n".join([f"{problem}:", *lines])
+
+
+def test_only_the_session_module_creates_engines_and_sessions() -> None:
+    offenders = [
+        call
+        for call in calls()
+        if call.name in ENGINE_OR_SESSION_MAKERS and call.module != SESSION_MODULE
+    ]
+    assert not offenders, report(
+        f"engines and sessions are created in {SESSION_MODULE} only; use get_session", offenders
+    )
+
+
+def test_only_the_unit_of_work_commits_rolls_back_or_begins() -> None:
+    offenders = [
+        call
+        for call in calls()
+        if call.name in TRANSACTION_CALLS
+        and call.module != UNIT_OF_WORK
+        and (call.module, call.function, call.name) not in ALLOWED_OUTSIDE_UNIT_OF_WORK
+    ]
+    assert not offenders, report(
+        f"transactions are begun, committed and rolled back in {UNIT_OF_WORK} only", offenders
+    )
+
+
+def test_the_transaction_style_is_not_mixed() -> None:
+    other_style = OTHER_STYLE_CALLS[TRANSACTION_STYLE]
+    offenders = [call for call in calls() if call.name in other_style]
+    names = "/".join(f"{name}()" for name in sorted(other_style))
+    problem = f"this is a {TRANSACTION_STYLE} service: {names} belongs to the other style"
+    assert not offenders, report(problem, offenders)
+
+
+def test_the_guard_sees_the_convention() -> None:
+    """The checks above read real code: they find what the convention puts where."""
+    found = {(call.module, call.name) for call in calls()}
+    style_call = "commit" if TRANSACTION_STYLE == "flush-commit" else "begin"
+    assert (UNIT_OF_WORK, style_call) in found
+    assert (SESSION_MODULE, "rollback") in found
+    assert any(module == SESSION_MODULE and name.endswith("sessionmaker") for module, name in found)
