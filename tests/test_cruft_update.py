@@ -1,0 +1,158 @@
+"""A template change rolls out to an existing service with cruft, and the service still passes
+its own tests.
+
+A copy of the template becomes a git repository; a service is created from it with
+`cruft create` and committed, with a change of its own; the template then gets a new setting
+and a changed line in the session module; `cruft update` brings both into the service."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import require_server
+from .variants import Variant, clean_environment, run, uv
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+TEMPLATE_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", "*_cache", "__pycache__", "out", "uv.lock"
+)
+# cruft imports `examples.example` when a package named `examples` is importable, and aiomysql
+# 0.3 installs a stray top-level `examples` (scripts that connect to MySQL at import). Hiding it
+# makes cruft use its own no-op fallback.
+CRUFT = [
+    sys.executable,
+    "-c",
+    "import sys; sys.modules['examples'] = None\n"
+    "from cruft._cli import app\n"
+    "app(prog_name='cruft')",
+]
+NEW_SETTING = '    log_level: str = "INFO"'
+NEW_DOCSTRING = '"""Engine, session factory and per-request session: their one home in the service.'
+LOCAL_NOTE = "Notes of the team that owns this service: kept across template updates."
+
+VARIANTS = [
+    Variant("sqlite", "async", "flush-commit"),
+    Variant("postgres", "sync", "begin-context"),
+]
+
+
+def git_environment() -> dict[str, str]:
+    return clean_environment(
+        GIT_AUTHOR_NAME="Template Tests",
+        GIT_AUTHOR_EMAIL="tests@example.com",
+        GIT_COMMITTER_NAME="Template Tests",
+        GIT_COMMITTER_EMAIL="tests@example.com",
+        GIT_CONFIG_GLOBAL="/dev/null",
+    )
+
+
+def git(variant: Variant, repository: Path, *arguments: str) -> str:
+    command = ("git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *arguments)
+    return run(variant, repository, *command, env=git_environment()).stdout.strip()
+
+
+def commit_all(variant: Variant, repository: Path, message: str) -> str:
+    git(variant, repository, "add", "-A")
+    git(variant, repository, "commit", "-q", "-m", message)
+    return git(variant, repository, "rev-parse", "HEAD")
+
+
+def cruft(
+    variant: Variant, directory: Path, *arguments: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    if check:
+        return run(variant, directory, *CRUFT, *arguments, env=git_environment())
+    return subprocess.run(
+        [*CRUFT, *arguments],
+        cwd=directory,
+        env=git_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def change_template(template: Path) -> None:
+    """A new setting, and a changed line in the session module."""
+    source = template / "{{cookiecutter.project_slug}}"
+    package = source / "src" / "{{cookiecutter.project_slug}}"
+    settings = package / "settings.py"
+    text = settings.read_text(encoding="utf-8")
+    assert "    echo: bool = False\n" in text
+    settings.write_text(
+        text.replace("    echo: bool = False\n", f"    echo: bool = False\n{NEW_SETTING}\n"),
+        encoding="utf-8",
+    )
+    example = source / ".env.example"
+    example.write_text(example.read_text(encoding="utf-8") + "LOG_LEVEL=INFO\n", encoding="utf-8")
+    db = package / "db.py"
+    first, rest = db.read_text(encoding="utf-8").split("\n", 1)
+    assert first.startswith('"""') and first != NEW_DOCSTRING
+    db.write_text(f"{NEW_DOCSTRING}\n{rest}", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [pytest.param(v, id=v.id, marks=pytest.mark.xdist_group(f"cruft-{v.id}")) for v in VARIANTS],
+)
+def test_cruft_update_brings_a_template_change_into_a_service(
+    variant: Variant, tmp_path: Path
+) -> None:
+    require_server(variant)
+    template = Path(shutil.copytree(TEMPLATE, tmp_path / "template", ignore=TEMPLATE_IGNORE))
+    git(variant, template, "init", "-q")
+    first_version = commit_all(variant, template, "template v1")
+
+    context = json.dumps({**variant.context, "project_slug": variant.slug})
+    cruft(
+        variant,
+        tmp_path,
+        "create",
+        str(template),
+        "--no-input",
+        "--extra-context",
+        context,
+        "--output-dir",
+        str(tmp_path),
+    )
+    service = tmp_path / variant.slug
+    cruft_state = json.loads((service / ".cruft.json").read_text(encoding="utf-8"))
+    assert cruft_state["commit"] == first_version, cruft_state
+    assert cruft_state["context"]["cookiecutter"]["database"] == variant.database
+    readme = service / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + f"\n{LOCAL_NOTE}\n", encoding="utf-8")
+    git(variant, service, "init", "-q")
+    commit_all(variant, service, "service created with cruft, plus a note of its own")
+    cruft(variant, service, "check")
+
+    change_template(template)
+    second_version = commit_all(variant, template, "template v2: a setting, a session-module line")
+
+    drift = cruft(variant, service, "check", check=False)
+    assert drift.returncode != 0, f"[{variant.id}] cruft check missed the change\n{drift.stdout}"
+    cruft(variant, service, "update", "--skip-apply-ask", "--allow-untracked-files")
+
+    package = service / "src" / variant.slug
+    assert NEW_SETTING in (package / "settings.py").read_text(encoding="utf-8"), variant.id
+    assert (package / "db.py").read_text(encoding="utf-8").startswith(NEW_DOCSTRING), variant.id
+    assert "LOG_LEVEL=INFO" in (service / ".env.example").read_text(encoding="utf-8")
+    assert LOCAL_NOTE in readme.read_text(encoding="utf-8"), f"[{variant.id}] local change lost"
+    assert not list(service.rglob("*.rej")), f"[{variant.id}] the update left rejected hunks"
+    cruft_state = json.loads((service / ".cruft.json").read_text(encoding="utf-8"))
+    assert cruft_state["commit"] == second_version, cruft_state
+    cruft(variant, service, "check")
+
+    run(variant, service, uv(), "sync", "--quiet", "--no-progress")
+    env = clean_environment()
+    server_url = variant.server_url()
+    if server_url is not None:
+        env["TEST_DATABASE_URL"] = server_url
+    completed = run(variant, service, ".venv/bin/python", "-m", "pytest", "-q", env=env)
+    summary = completed.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary, f"[{variant.id}] {summary}"
+    run(variant, service, ".venv/bin/ruff", "check", "--no-cache", ".")
+    run(variant, service, ".venv/bin/ruff", "format", "--check", "--no-cache", ".")
