@@ -16,11 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+{%- if cookiecutter.database != "sqlite" %}
+from sqlalchemy import make_url
+{%- endif %}
 
-from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .database import execute{% if cookiecutter.database != "sqlite" %}, execute_on_server{% endif %}
+from .serving import serve
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 {%- if cookiecutter.database != "sqlite" %}
@@ -58,9 +61,9 @@ def database_url() -> Iterator[str]:
             pytest.fail(message)
         pytest.skip(message)
     name = f"test_{{ cookiecutter.project_slug }}_{uuid.uuid4().hex[:12]}"
-    execute_on_server(server_url, f"CREATE DATABASE {name}")
+    execute_on_server(server_url, f"CREATE DATABASE {name}{% if cookiecutter.database == "mysql" %} CHARACTER SET utf8mb4{% endif %}")
     try:
-        url = server_url.rsplit("/", 1)[0] + f"/{name}"
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
         migrate(url)
         yield url
     finally:
@@ -80,18 +83,18 @@ def migrate(url: str) -> None:
 
 
 @pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    """The real app on an empty items table; afterwards, no connection may be checked out."""
-    app = create_app(Settings(database_url=database_url))
-    async with app.router.lifespan_context(app):
+async def served(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with default settings, on an empty items table."""
+    async with serve(Settings(database_url=database_url)) as (app, client):
         await execute(app.state.engine, "DELETE FROM items")
-        yield app
-        leaked = app.state.engine.pool.checkedout()
-        assert leaked == 0, f"{leaked} connection(s) still checked out after the test"
+        yield app, client
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
+def app(served: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
+    return served[0]
+
+
+@pytest.fixture
+def client(served: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return served[1]

@@ -40,3 +40,15 @@ def execute_on_server(server_url: str, sql: str) -> None:
 
     asyncio.run(run())
 {%- endif %}
+{%- if cookiecutter.database == "mysql" %}
+
+
+async def execute_for_each_row(engine: AsyncEngine, query: str, statement: str) -> int:
+    """Run `query`, then `statement` with each row's first value, all on one connection."""
+    async with engine.connect() as connection:
+        rows = list(await connection.execute(text(query)))
+        for row in rows:
+            await connection.execute(text(statement.format(row[0])))
+        await connection.commit()
+    return len(rows)
+{%- endif %}

@@ -41,3 +41,19 @@ def execute_on_server(server_url: str, sql: str) -> None:
     finally:
         engine.dispose()
 {%- endif %}
+{%- if cookiecutter.database == "mysql" %}
+
+
+async def execute_for_each_row(engine: Engine, query: str, statement: str) -> int:
+    """Run `query`, then `statement` with each row's first value, all on one connection."""
+
+    def run() -> int:
+        with engine.connect() as connection:
+            rows = list(connection.execute(text(query)))
+            for row in rows:
+                connection.execute(text(statement.format(row[0])))
+            connection.commit()
+        return len(rows)
+
+    return await anyio.to_thread.run_sync(run)
+{%- endif %}

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .database import connection_checked_out, execute
+from .serving import serve
 
 pytestmark = pytest.mark.anyio
 
@@ -31,27 +31,24 @@ async def test_savepoints_roll_back_only_their_own_work(app: FastAPI) -> None:
 
 
 async def test_an_exhausted_pool_is_a_503_after_the_pool_timeout(database_url: str) -> None:
-    app = create_app(Settings(database_url=database_url, pool_size=1, pool_timeout=0.2))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            async with connection_checked_out(app.state.engine):
-                response = await client.get("/items")
+    settings = Settings(database_url=database_url, pool_size=1, pool_timeout=0.2)
+    async with serve(settings) as (app, client):
+        # Something other than a request holds the only connection, so the request's
+        # checkout waits pool_timeout and gives up.
+        async with connection_checked_out(app.state.engine):
+            response = await client.get("/items")
 
-            assert response.status_code == 503
-            assert response.headers["retry-after"]
-            assert "unavailable" in response.json()["detail"]
-            assert (await client.get("/items")).status_code == 200
+        assert response.status_code == 503
+        assert response.headers["retry-after"]
+        assert "unavailable" in response.json()["detail"]
+        assert (await client.get("/items")).status_code == 200
 
 
 async def test_an_unreachable_database_is_a_503_not_a_500() -> None:
-    app = create_app(Settings(database_url=UNREACHABLE_DATABASE_URL, ready_timeout=3))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            items = await client.get("/items")
-            ready = await client.get("/health/ready")
-            alive = await client.get("/health")
+    async with serve(Settings(database_url=UNREACHABLE_DATABASE_URL)) as (_, client):
+        items = await client.get("/items")
+        ready = await client.get("/health/ready")
+        alive = await client.get("/health")
     # A failed connection may still be finishing in a driver's worker thread; let it finish
     # while this test's event loop runs, instead of reporting into a closed loop later.
     gc.collect()

@@ -4,6 +4,7 @@ never a stack trace."""
 import logging
 
 from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -69,6 +70,15 @@ async def handle_connection_error(request: Request, exc: Exception) -> JSONRespo
     return error_response(status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 with where and what, without echoing the input: it may be huge, or not even text
+    (FastAPI's default handler fails with a 500 on a body that is not UTF-8)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"loc": error["loc"], "msg": error["msg"], "type": error["type"]} for error in errors]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(SQLAlchemyError, handle_database_error)
     app.add_exception_handler(OSError, handle_connection_error)

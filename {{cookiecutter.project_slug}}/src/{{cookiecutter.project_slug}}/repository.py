@@ -26,6 +26,14 @@ async def insert_items(session: AsyncSession, rows: Sequence[ItemCreate]) -> lis
     return list(created)
 
 
+async def lock_items(session: AsyncSession, item_ids: Sequence[int]) -> None:
+    """Lock the rows in id order: transactions that touch the same rows then queue one behind
+    the other instead of deadlocking."""
+    await session.execute(
+        select(Item.id).where(Item.id.in_(item_ids)).order_by(Item.id).with_for_update(),
+    )
+
+
 async def get_item(session: AsyncSession, item_id: int) -> Item | None:
     return await session.get(Item, item_id)
 

@@ -8,9 +8,16 @@ from .models import INTEGER_MAX, NAME_MAX_LENGTH
 
 MAX_BULK_ITEMS = 1000
 
+# Printable text only: NUL and other control characters are refused before any database sees
+# them (PostgreSQL cannot store NUL at all).
 ItemName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+    ),
 ]
 Quantity = Annotated[int, Field(ge=0, le=INTEGER_MAX)]
 

@@ -63,6 +63,7 @@ async def adjust_quantities(session: AsyncSession, *, name_prefix: str, delta: i
 
 async def transfer_quantity(session: AsyncSession, source_id: int, transfer: Transfer) -> Item:
     """Move stock between two items: both changes are stored, or neither."""
+    await repository.lock_items(session, [source_id, transfer.to_item_id])
     source = await _existing_item(session, source_id)
     await repository.add_to_quantity(session, source, -transfer.quantity)
     # The decrement is already sent to the database; a missing target rolls it back.
