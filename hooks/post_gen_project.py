@@ -121,20 +121,26 @@ def make_sync(package: Path) -> None:
 
 def print_next_steps() -> None:
     slug = CONTEXT["project_slug"]
-    steps = [f"cd {slug}", "uv sync"]
-    if CONTEXT["database"] != "sqlite":
-        steps.append("docker compose up -d db   # or set DATABASE_URL to your server")
-    steps += [
-        "uv run alembic upgrade head",
-        f"uv run uvicorn {slug}.main:app --reload",
-        "uv run pytest",
+    steps = [
+        (f"cd {slug}", ""),
+        ("uv sync", "install; commit the uv.lock it writes"),
     ]
+    if CONTEXT["database"] != "sqlite":
+        label = CONTEXT["__database_label"]
+        steps.append(("docker compose up -d db", f"start {label} (or set DATABASE_URL)"))
+    steps += [
+        ("uv run alembic upgrade head", "migrate"),
+        (f"uv run uvicorn {slug}.main:app --reload", "run: http://127.0.0.1:8000/docs"),
+        ("uv run pytest", "test"),
+        ("docker compose up --build", "or run it in containers (README: Deploy)"),
+    ]
+    width = max(len(command) for command, _ in steps)
     print(
         f"\nCreated {slug} ({CONTEXT['database']}, {CONTEXT['mode']}, "
         f"{CONTEXT['transaction_style']}). Next steps:"
     )
-    for step in steps:
-        print(f"  {step}")
+    for command, comment in steps:
+        print(f"  {command:<{width}}   # {comment}" if comment else f"  {command}")
 
 
 def main() -> int:
