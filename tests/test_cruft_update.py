@@ -156,3 +156,58 @@ def test_cruft_update_brings_a_template_change_into_a_service(
     assert " passed" in summary and "failed" not in summary, f"[{variant.id}] {summary}"
     run(variant, service, ".venv/bin/ruff", "check", "--no-cache", ".")
     run(variant, service, ".venv/bin/ruff", "format", "--check", "--no-cache", ".")
+
+
+def test_user_config_pins_the_organisations_answers(tmp_path: Path) -> None:
+    """`default_context` in the cookiecutter user config, as the README shows, decides the
+    variant of `cookiecutter --no-input` and `cruft create --no-input` alike."""
+    variant = Variant("postgres", "async", "begin-context")
+    config = tmp_path / "cookiecutterrc"
+    config.write_text(
+        "default_context:\n"
+        '  database: "postgres"\n'
+        '  transaction_style: "begin-context"\n'
+        '  author_name: "Payments Platform Team"\n',
+        encoding="utf-8",
+    )
+    env = {**git_environment(), "COOKIECUTTER_CONFIG": str(config)}
+    template = Path(shutil.copytree(TEMPLATE, tmp_path / "template", ignore=TEMPLATE_IGNORE))
+    git(variant, template, "init", "-q")
+    commit_all(variant, template, "template")
+
+    made = {
+        "cookiecutter": tmp_path / "by-cookiecutter",
+        "cruft": tmp_path / "by-cruft",
+    }
+    completed = run(
+        variant,
+        tmp_path,
+        sys.executable,
+        "-m",
+        "cookiecutter",
+        str(template),
+        "--no-input",
+        "--output-dir",
+        str(made["cookiecutter"]),
+        env=env,
+    )
+    assert "(postgres, async, begin-context)" in completed.stdout, completed.stdout
+    run(
+        variant,
+        tmp_path,
+        *CRUFT,
+        "create",
+        str(template),
+        "--no-input",
+        "--output-dir",
+        str(made["cruft"]),
+        env=env,
+    )
+    for tool, output in made.items():
+        service = output / "inventory_service"
+        pyproject = (service / "pyproject.toml").read_text(encoding="utf-8")
+        assert '"asyncpg>=' in pyproject and "Payments Platform Team" in pyproject, tool
+        services = (service / "src" / "inventory_service" / "services.py").read_text("utf-8")
+        assert "async with session.begin():" in services, tool
+    cruft_state = json.loads((made["cruft"] / "inventory_service" / ".cruft.json").read_text())
+    assert cruft_state["context"]["cookiecutter"]["database"] == "postgres", cruft_state
