@@ -52,8 +52,9 @@ async def stored_items(app: FastAPI) -> dict[str, int]:
     "overrides",
     [
         pytest.param({}, id="default-settings"),
-        # 30x more concurrent requests than connections, and a pool timeout a queue could miss.
-        pytest.param({"pool_size": 5, "pool_timeout": 0.5}, id="small-pool-short-timeout"),
+        # 75x more concurrent requests than connections, and a pool timeout that any request
+        # waiting inside the pool would miss.
+        pytest.param({"pool_size": 2, "pool_timeout": 0.1}, id="small-pool-short-timeout"),
     ],
 )
 async def test_overload_queues_requests_instead_of_failing_them(
@@ -154,8 +155,8 @@ async def test_concurrent_writers_and_readers_all_succeed_and_every_write_is_kep
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     items = [await create(client, f"stock-{number}", 100) for number in range(4)]
-    # Transfers read, then write: with SQLite's deferred transactions two of them deadlock on
-    # the write lock and one fails with "database is locked".
+    # Transfers read, then write. Two that both read before either writes would deadlock over
+    # the rows or the write lock, and one would fail: the service must make them queue instead.
     writers = [
         client.post(
             f"/items/{items[number % 4]['id']}/transfer",

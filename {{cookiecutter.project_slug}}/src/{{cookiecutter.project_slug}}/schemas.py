@@ -9,7 +9,7 @@ from .models import INTEGER_MAX, NAME_MAX_LENGTH
 MAX_BULK_ITEMS = 1000
 
 # Printable text only: NUL and other control characters are refused before any database sees
-# them (PostgreSQL cannot store NUL at all).
+# them (some databases cannot store NUL at all).
 ItemName = Annotated[
     str,
     StringConstraints(
