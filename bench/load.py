@@ -1,0 +1,839 @@
+"""Load benchmark of the generated services against two references (issue 5).
+
+    uv run python bench/load.py [--variant postgres-async-flush-commit ...] [--profile 10]
+
+Needs wrk (`apt-get install wrk`, Debian's package; any wrk 4.x with LuaJIT) and the database
+servers the test suite needs (PostgreSQL on 127.0.0.1:5432, MariaDB/MySQL on 127.0.0.1:3306).
+For each chosen variant (default: all 12), one after the other:
+
+1. bake it, `uv sync` it plus uvloop and httptools into its own venv, migrate a fresh database
+   (`alembic upgrade head`) and seed 10,000 items through `POST /items/bulk` (batches of 1000);
+2. run three apps back to back against that database, each with
+   `uvicorn --loop uvloop --http httptools --workers 1 --no-access-log`:
+   - `template`: the generated service as a user gets it (its settings' defaults);
+   - `defaults`: the same service with library defaults: a patched copy without the admission
+     slot, QueuePool 5 + 10, no pre-ping (bench/reference/defaults.py);
+   - `raw`: Starlette on the raw async driver doing the same queries (bench/reference/raw_app.py);
+3. for each app, four scenarios, each on a freshly started server (cold start to the first 200
+   on /health is measured every time): the mix (GET /items/{random id}, GET /items?page=N
+   &page_size=20, POST /items with a unique name, PATCH /items/{random id} {"quantity": n}; a
+   quarter each) at 64 and at 256 connections after a warm-up (default 3 s + 10 s), then GET one
+   item alone and POST alone at 64 connections (default 2 s + 5 s).
+
+Measured per run: requests/s, p50/p99/max latency (wrk's, uncorrected), socket errors
+(connect/read/write/timeout), non-2xx responses, pool timeouts (in the server's log), database
+connections opened from server start to the end of the run (PostgreSQL: pg_stat_database.sessions
+of the run's own database, which counts every connection; MariaDB: distinct connection ids of
+the run's database in the process list, sampled every 20 ms; SQLite: n/a), the server's RSS after
+the load, and the cold start. Ratios are each app's requests/s over the raw reference's in the
+same scenario.
+
+Prints a table per variant and a check of issue 5's targets; writes bench/results.json and
+bench/ratios.png and, for a run of all 12 variants, the generated section of bench/RESULTS.md.
+--profile N adds, per variant, an N-second py-spy recording of the template app under the mix at
+64 connections (a separate run, so it does not disturb the measurements), summarised by package
+in bench/profiles/<variant>.txt. Takes about 2.5 minutes per variant with the default durations.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+TEMPLATE = BENCH.parent
+sys.path.insert(0, str(TEMPLATE))
+sys.path.insert(0, str(BENCH))
+
+import psycopg  # noqa: E402
+import pymysql  # noqa: E402
+from reference import defaults  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from tests.variants import (  # noqa: E402
+    VARIANTS,
+    Variant,
+    clean_environment,
+    fresh_database,
+    uv,
+)
+
+APPS = ("template", "defaults", "raw")
+POOL_SIZE = 10  # the generated services' default pool_size (max_overflow 0)
+MARK_BEGIN = "<!-- bench/load.py: generated section begins -->"
+MARK_END = "<!-- bench/load.py: generated section ends -->"
+
+
+@dataclass
+class Scenario:
+    name: str  # mix | get | post
+    connections: int
+    warmup: float
+    duration: float
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.connections}"
+
+
+@dataclass
+class Result:
+    variant: str
+    app: str
+    scenario: str
+    connections: int
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    errors: int = 0
+    timeouts: int = 0
+    non_2xx: int = 0
+    pool_timeouts: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    db_connections: int | None = None
+    rss_mb: float = 0.0
+    cold_start_s: float = 0.0
+    ratio: float | None = None
+
+
+# --- the database servers: connections opened by the app under test ----------------------------
+
+
+class ConnectionCounter:
+    """Counts the connections the app opens to `database` between start() and stop()."""
+
+    def __init__(self, variant: Variant, url: str) -> None:
+        self.kind = variant.database
+        self.name = make_url(url).database
+        self.seen: set[Any] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._before = 0
+
+    def _connect(self) -> Any:
+        if self.kind == "postgres":
+            return psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True)
+        return pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+
+    def _sessions(self, connection: Any) -> int:
+        row = connection.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", (self.name,)
+        ).fetchone()
+        return int(row[0])
+
+    def start(self) -> None:
+        if self.kind == "sqlite":
+            return
+        self.seen.clear()
+        self._stop.clear()
+        self._monitor = self._connect()
+        if self.kind == "postgres":
+            self._before = self._sessions(self._monitor)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            if self.kind == "postgres":
+                rows = self._monitor.execute(
+                    "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = %s",
+                    (self.name,),
+                ).fetchall()
+            else:
+                with self._monitor.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s", (self.name,)
+                    )
+                    rows = cursor.fetchall()
+            self.seen.update(tuple(row) for row in rows)
+            self._stop.wait(0.02)
+
+    def stop(self) -> int | None:
+        """Call after the server has exited: PostgreSQL counts a session when it ends too."""
+        if self.kind == "sqlite" or self._thread is None:
+            return None
+        self._stop.set()
+        self._thread.join()
+        if self.kind == "postgres":
+            # Backends report their counters when they exit; give them a moment.
+            time.sleep(0.5)
+            count = self._sessions(self._monitor) - self._before
+            count = max(count, len(self.seen))
+        else:
+            count = len(self.seen)
+        self._monitor.close()
+        return count
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._log_file = log.open("ab")
+        self._log_start = log.stat().st_size
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.port = int(command[command.index("--port") + 1])
+        self.cold_start = self._wait_healthy(started)
+
+    def _wait_healthy(self, started: float, limit: float = 60.0) -> float:
+        url = f"http://127.0.0.1:{self.port}/health"
+        while time.perf_counter() - started < limit:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError(f"no 200 from {url} in {limit} s; see {self.log}")
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else 0.0
+
+    def log_text(self) -> str:
+        with self.log.open("rb") as handle:
+            handle.seek(self._log_start)
+            return handle.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # our own child's group
+                self.process.wait()
+        self._log_file.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post_json(port: int, path: str, body: Any) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+def wrk(port: int, scenario: Scenario, seconds: float, threads: int, items: int) -> dict[str, Any]:
+    command = [
+        "wrk",
+        "-t",
+        str(min(threads, scenario.connections)),
+        "-c",
+        str(scenario.connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(BENCH / "mix.lua"),
+        f"http://127.0.0.1:{port}",
+        "--",
+        scenario.name,
+        uuid.uuid4().hex[:10],
+        str(items),
+        str(int(time.time()) % 100000),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+    for line in completed.stdout.splitlines():
+        if line.startswith("BENCHJSON "):
+            return json.loads(line.removeprefix("BENCHJSON "))
+    raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
+
+
+@dataclass
+class App:
+    name: str
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+
+
+def run_scenario(
+    variant: Variant,
+    app: App,
+    scenario: Scenario,
+    url: str,
+    args: argparse.Namespace,
+    log: Path,
+) -> Result:
+    result = Result(variant.id, app.name, scenario.name, scenario.connections)
+    counter = ConnectionCounter(variant, url)
+    counter.start()
+    port = free_port()
+    server = Server([*app.command, "--port", str(port)], app.cwd, app.env, log)
+    try:
+        result.cold_start_s = server.cold_start
+        wrk(port, scenario, scenario.warmup, args.threads, args.items)
+        out = wrk(port, scenario, scenario.duration, args.threads, args.items)
+        result.rss_mb = server.rss_mb()
+    finally:
+        server.stop()
+        result.db_connections = counter.stop()
+    errors = out["errors"]
+    result.rps = out["requests"] / (out["duration_us"] / 1e6)
+    result.p50_ms = out["latency_us"]["p50"] / 1000
+    result.p99_ms = out["latency_us"]["p99"] / 1000
+    result.max_ms = out["latency_us"]["max"] / 1000
+    result.errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    result.timeouts = errors["timeout"]
+    result.statuses = out["statuses"]
+    result.non_2xx = sum(n for status, n in out["statuses"].items() if not status.startswith("2"))
+    text = server.log_text()
+    result.pool_timeouts = len(re.findall(r"QueuePool limit|TimeoutError", text))
+    return result
+
+
+def profile(app: App, scenario: Scenario, args: argparse.Namespace, log: Path, out: Path) -> None:
+    """Record the app under the scenario with py-spy; write a by-package summary to `out`."""
+    port = free_port()
+    server = Server([*app.command, "--port", str(port)], app.cwd, app.env, log)
+    raw = out.with_suffix(".raw")
+    try:
+        wrk(port, scenario, scenario.warmup, args.threads, args.items)
+        spy = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(server.process.pid),
+                "--duration",
+                str(args.profile),
+                "--rate",
+                "250",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wrk(port, scenario, args.profile, args.threads, args.items)
+        _, err = spy.communicate(timeout=60)
+        if spy.returncode != 0:
+            raise RuntimeError(f"py-spy failed: {err}")
+    finally:
+        server.stop()
+    out.write_text(summarise_profile(raw.read_text()))
+    raw.unlink()
+
+
+PACKAGE = re.compile(r"(?:site-packages|lib/python3\.\d+)/([A-Za-z0-9_]+)")
+
+
+def frame_package(frame: str) -> str:
+    match = re.search(r"\((.*):\d+\)$", frame)
+    path = match.group(1) if match else frame
+    found = PACKAGE.search(path)
+    if found:
+        package = found.group(1)
+        return "stdlib:" + package if "site-packages" not in path else package
+    if "/src/svc_" in path:
+        return "service"
+    return "other"
+
+
+def summarise_profile(raw: str) -> str:
+    """Self time by package (where the CPU is spent) and inclusive time of marked steps."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        total += count
+        package = frame_package(frames[-1])
+        if package.startswith("stdlib:"):
+            # attribute the standard library to the nearest caller outside it
+            for frame in reversed(frames):
+                caller = frame_package(frame)
+                if not caller.startswith("stdlib:"):
+                    package = f"{caller} (via stdlib)"
+                    break
+        own[package] += count
+        seen: set[str] = set()
+        for frame in frames:
+            name = frame.split(" (")[0]
+            for step in STEPS:
+                if re.fullmatch(STEPS[step], name) and step not in seen:
+                    seen.add(step)
+                    inclusive[step] += count
+    lines = [f"{total} samples (py-spy, 250 Hz, non-idle)", "", "self time by package:"]
+    for package, count in own.most_common(15):
+        lines.append(f"  {100 * count / total:5.1f} %  {package}")
+    lines += ["", "inclusive time of steps (a sample may count in several):"]
+    for step in STEPS:
+        lines.append(f"  {100 * inclusive[step] / total:5.1f} %  {step}")
+    return "\n".join(lines) + "\n"
+
+
+STEPS = {
+    "route handler (services + repository)": r"(create_item|get_item|list_items|update_item)",
+    "session.commit": r"commit",
+    "session.get / execute / scalars / flush": r"(get|execute|scalars|scalar|flush)",
+    "pool checkout (incl. pre-ping)": r"(_checkout|checkout|_do_get|_do_ping_w_event|do_ping)",
+    "response serialisation (fastapi)": r"(serialize_response|_prepare_response_content)",
+    "request validation (fastapi)": r"(request_body_to_args|solve_dependencies)",
+}
+
+
+# --- one variant ----------------------------------------------------------------------------------
+
+
+def prepare(variant: Variant, workdir: Path) -> Path:
+    env = clean_environment()
+    out = workdir / variant.id
+    out.mkdir()
+    bake = [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input", "-o", str(out)]
+    bake += [f"{key}={value}" for key, value in variant.context.items()]
+    subprocess.run(bake, cwd=workdir, env=env, check=True, capture_output=True)
+    project = out / variant.slug
+    subprocess.run([uv(), "sync", "--quiet"], cwd=project, env=env, check=True)
+    subprocess.run(
+        [uv(), "pip", "install", "--quiet", "--python", ".venv/bin/python", "uvloop", "httptools"],
+        cwd=project,
+        env=env,
+        check=True,
+    )
+    return project
+
+
+def reference_venv(workdir: Path) -> Path:
+    venv = workdir / "reference-venv"
+    if not venv.exists():
+        env = clean_environment()
+        subprocess.run([uv(), "venv", "--quiet", str(venv)], check=True, env=env)
+        subprocess.run(
+            [
+                uv(),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(venv / "bin/python"),
+                "-r",
+                str(BENCH / "reference/requirements.txt"),
+            ],
+            check=True,
+            env=env,
+        )
+    return venv
+
+
+UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--workers", "1", "--no-access-log"]
+
+
+def apps_for(
+    variant: Variant, project: Path, url: str, workdir: Path, names: list[str]
+) -> list[App]:
+    slug = variant.slug
+    uvicorn = [str(project / ".venv/bin/uvicorn"), f"{slug}.main:app", *UVICORN_FLAGS]
+    base_env = clean_environment(DATABASE_URL=url)
+    apps = []
+    for name in names:
+        if name == "template":
+            apps.append(App(name, uvicorn, project, base_env))
+        elif name == "defaults":
+            copy = defaults.make_copy(project, slug, workdir / variant.id / "defaults-src")
+            env = {**base_env, **defaults.ENVIRONMENT, "PYTHONPATH": str(copy)}
+            apps.append(App(name, uvicorn, project, env))
+        elif name == "raw":
+            venv = reference_venv(workdir)
+            parsed = make_url(url)
+            if variant.database == "sqlite":
+                dsn = str(parsed.database)
+            else:
+                scheme = "postgresql" if variant.database == "postgres" else "mysql"
+                dsn = f"{scheme}://{parsed.username}@{parsed.host}:{parsed.port}/{parsed.database}"
+            env = clean_environment(RAW_DATABASE=variant.database, RAW_DSN=dsn)
+            command = [str(venv / "bin/uvicorn"), "raw_app:app", *UVICORN_FLAGS]
+            apps.append(App(name, command, BENCH / "reference", env))
+    return apps
+
+
+def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> list[Result]:
+    started = time.perf_counter()
+    project = prepare(variant, workdir)
+    log = workdir / variant.id / "server.log"
+    log.touch()
+    results: list[Result] = []
+    with fresh_database(variant, workdir / variant.id) as base_url:
+        url = base_url + ("?charset=utf8mb4" if variant.database == "mysql" else "")
+        migrate_env = clean_environment(DATABASE_URL=url)
+        subprocess.run(
+            [".venv/bin/alembic", "upgrade", "head"],
+            cwd=project,
+            env=migrate_env,
+            check=True,
+            capture_output=True,
+        )
+        apps = apps_for(variant, project, url, workdir, args.apps)
+        seed(apps_for(variant, project, url, workdir, ["template"])[0], args.items, log)
+        print(f"[{variant.id}] ready in {time.perf_counter() - started:.0f} s", flush=True)
+        for scenario in scenarios(args):
+            for app in apps:
+                result = run_scenario(variant, app, scenario, url, args, log)
+                results.append(result)
+                print(
+                    f"  {app.name:<9}{scenario.id:<9}{result.rps:>9.0f} req/s  "
+                    f"p99 {result.p99_ms:>7.1f} ms  errors {result.errors} "
+                    f"non-2xx {result.non_2xx}",
+                    flush=True,
+                )
+        if args.profile and "template" in args.apps:
+            out = BENCH / "profiles" / f"{variant.id}.txt"
+            out.parent.mkdir(exist_ok=True)
+            template = next(app for app in apps if app.name == "template")
+            profile(template, scenarios(args)[0], args, log, out)
+            print(f"  profile: {out.relative_to(TEMPLATE)}", flush=True)
+    raws = {r.scenario + str(r.connections): r.rps for r in results if r.app == "raw"}
+    for result in results:
+        raw = raws.get(result.scenario + str(result.connections))
+        result.ratio = result.rps / raw if raw else None
+    print(f"[{variant.id}] done in {time.perf_counter() - started:.0f} s", flush=True)
+    return results
+
+
+def seed(app: App, items: int, log: Path) -> None:
+    port = free_port()
+    server = Server([*app.command, "--port", str(port)], app.cwd, app.env, log)
+    try:
+        for start in range(0, items, 1000):
+            batch = [
+                {"name": f"seed-{n}", "quantity": n % 1000}
+                for n in range(start, min(items, start + 1000))
+            ]
+            post_json(port, "/items/bulk", batch)
+    finally:
+        server.stop()
+
+
+def scenarios(args: argparse.Namespace) -> list[Scenario]:
+    mixes = [Scenario("mix", c, args.warmup, args.duration) for c in args.connections]
+    singles = [
+        Scenario(name, args.connections[0], args.endpoint_warmup, args.endpoint_duration)
+        for name in ("get", "post")
+        if args.endpoint_duration > 0
+    ]
+    return mixes + singles
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+
+def median_cold_start(results: list[Result], variant: str, app: str) -> float:
+    return statistics.median(
+        r.cold_start_s for r in results if r.variant == variant and r.app == app
+    )
+
+
+def table(results: list[Result], variant: str) -> str:
+    rows = [r for r in results if r.variant == variant]
+    header = (
+        "| app | scenario | req/s | ratio to raw | p50 ms | p99 ms | max ms | errors | non-2xx "
+        "| pool timeouts | db conns opened | RSS MB | cold start s |"
+    )
+    lines = [f"**{variant}**", "", header, "|" + "---|" * 13]
+    for r in rows:
+        ratio = f"{100 * r.ratio:.0f} %" if r.ratio is not None else ""
+        conns = "n/a" if r.db_connections is None else str(r.db_connections)
+        lines.append(
+            f"| {r.app} | {r.scenario}@{r.connections} | {r.rps:.0f} | {ratio} | {r.p50_ms:.1f} "
+            f"| {r.p99_ms:.1f} | {r.max_ms:.0f} | {r.errors} | {r.non_2xx} | {r.pool_timeouts} "
+            f"| {conns} | {r.rss_mb:.0f} | {r.cold_start_s:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def check_targets(results: list[Result], variant: Variant) -> list[tuple[str, bool, str]]:
+    """Issue 5's targets for the template app of one variant: (target, met, evidence)."""
+    rows = [r for r in results if r.variant == variant.id and r.app == "template"]
+    if not rows:
+        return []
+    checks = []
+    bad = [r for r in rows if r.errors or r.non_2xx or r.pool_timeouts]
+    checks.append(
+        (
+            "zero errors, non-2xx, pool timeouts",
+            not bad,
+            "; ".join(
+                f"{r.scenario}@{r.connections}: {r.errors} err, {r.non_2xx} non-2xx "
+                f"{r.statuses}, {r.pool_timeouts} pool timeouts"
+                for r in bad
+            )
+            or "all runs clean",
+        )
+    )
+    if variant.database != "sqlite":
+        most = max(r.db_connections or 0 for r in rows)
+        checks.append(
+            (
+                f"db connections opened <= pool size ({POOL_SIZE})",
+                most <= POOL_SIZE,
+                f"at most {most} per run",
+            )
+        )
+    for r in rows:
+        if r.connections == 64:
+            exempt = variant.database == "sqlite" and r.scenario in ("mix", "post")
+            ok = r.p99_ms <= 3 * r.p50_ms
+            checks.append(
+                (
+                    f"p99 <= 3x p50 at 64 ({r.scenario})"
+                    + (" [SQLite writes exempt]" if exempt else ""),
+                    ok or exempt,
+                    f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms ({r.p99_ms / max(r.p50_ms, 1e-9):.1f}x)",
+                )
+            )
+    floor = {
+        ("async", "get"): 0.22,
+        ("async", "post"): 0.20,
+        ("sync", "get"): 0.12,
+        ("sync", "post"): 0.12,
+    }
+    if variant.mode == "sync" or variant.database != "sqlite":
+        for r in rows:
+            target = floor.get((variant.mode, r.scenario))
+            if target is not None and r.ratio is not None:
+                checks.append(
+                    (
+                        f"{r.scenario} >= {100 * target:.0f} % of raw",
+                        r.ratio >= target,
+                        f"{100 * r.ratio:.1f} %",
+                    )
+                )
+    rss = max(r.rss_mb for r in rows)
+    checks.append(("RSS after load <= 110 MB", rss <= 110, f"max {rss:.0f} MB"))
+    start = median_cold_start(results, variant.id, "template")
+    worst = max(r.cold_start_s for r in rows)
+    checks.append(("cold start <= 1.5 s", start <= 1.5, f"median {start:.2f} s, max {worst:.2f} s"))
+    return checks
+
+
+def chart(results: list[Result], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variants = list(dict.fromkeys(r.variant for r in results))
+    series = [
+        (app, scenario)
+        for app in ("template", "defaults")
+        for scenario in list(dict.fromkeys(f"{r.scenario}@{r.connections}" for r in results))
+    ]
+    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(variants) + 3), 5.5))
+    width = 0.8 / max(1, len(series))
+    for i, (app, scenario) in enumerate(series):
+        values = []
+        for variant in variants:
+            match = [
+                r.ratio
+                for r in results
+                if r.variant == variant
+                and r.app == app
+                and f"{r.scenario}@{r.connections}" == scenario
+            ]
+            values.append(100 * (match[0] or 0) if match else 0)
+        positions = [v + (i - len(series) / 2 + 0.5) * width for v in range(len(variants))]
+        ax.bar(
+            positions,
+            values,
+            width,
+            label=f"{app} {scenario}",
+            hatch="//" if app == "defaults" else None,
+            alpha=0.9 if app == "template" else 0.6,
+        )
+    ax.axhline(22, color="red", linestyle="--", linewidth=0.8, label="target: async GET 22 %")
+    ax.axhline(12, color="orange", linestyle="--", linewidth=0.8, label="target: sync 12 %")
+    ax.set_xticks(range(len(variants)))
+    ax.set_xticklabels(variants, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("requests/s, % of raw Starlette + async driver")
+    ax.set_title("Throughput relative to the raw reference (same scenario, back to back)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def machine() -> str:
+    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    memory = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    return (
+        f"{os.cpu_count()} cores ({cpu.group(1) if cpu else '?'}), "
+        f"{int(memory.group(1)) // 1024 // 1024 if memory else '?'} GiB RAM, "
+        f"{platform.platform()}, Python {platform.python_version()}, "
+        f"{wrk_version.split(' Copyright')[0].strip()}"
+    )
+
+
+def report(results: list[Result], variants: list[Variant], args: argparse.Namespace) -> str:
+    lines = [
+        f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        "",
+        f"Command: `{args.command}`",
+        "",
+        "Ratios are requests/s over the raw reference's in the same scenario, measured back to "
+        "back; `template` is the generated service as shipped, `defaults` the same service "
+        "without the admission slot on QueuePool 5 + 10 without pre-ping. Latencies are wrk's "
+        "(uncorrected). Chart: [ratios.png](ratios.png).",
+        "",
+    ]
+    for variant in variants:
+        lines += [table(results, variant.id), ""]
+    lines += ["### Targets of issue 5 (template app)", ""]
+    lines += ["| variant | target | met | evidence |", "|---|---|---|---|"]
+    for variant in variants:
+        for target, met, evidence in check_targets(results, variant):
+            lines.append(f"| {variant.id} | {target} | {'yes' if met else '**no**'} | {evidence} |")
+    return "\n".join(lines) + "\n"
+
+
+def record(text: str) -> None:
+    path = BENCH / "RESULTS.md"
+    current = (
+        path.read_text()
+        if path.exists()
+        else f"# Load benchmark results\n\n{MARK_BEGIN}\n{MARK_END}\n"
+    )
+    before, _, rest = current.partition(MARK_BEGIN)
+    _, _, after = rest.partition(MARK_END)
+    path.write_text(f"{before}{MARK_BEGIN}\n{text}{MARK_END}{after}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", action="append", help="variant id (default: all 12)")
+    parser.add_argument(
+        "--app", dest="apps", action="append", choices=APPS, help="app to run (default: all three)"
+    )
+    parser.add_argument(
+        "--connections",
+        type=lambda s: [int(c) for c in s.split(",")],
+        default=[64, 256],
+        help="comma-separated (default 64,256)",
+    )
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each mix run")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of each mix run")
+    parser.add_argument("--endpoint-warmup", type=float, default=2.0)
+    parser.add_argument(
+        "--endpoint-duration",
+        type=float,
+        default=5.0,
+        help="seconds of the GET-only and POST-only runs (0: skip them)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--items", type=int, default=10_000, help="items seeded")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="py-spy the template app under the mix at 64 connections",
+    )
+    parser.add_argument("--workdir", type=Path, help="keep baked variants and logs here")
+    parser.add_argument(
+        "--record",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write bench/RESULTS.md (default: only for a run of all 12)",
+    )
+    args = parser.parse_args()
+    args.apps = args.apps or list(APPS)
+    args.command = "uv run python bench/load.py " + " ".join(sys.argv[1:])
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed: `apt-get install wrk`")
+    unknown = set(args.variant or ()) - {v.id for v in VARIANTS}
+    if unknown:
+        parser.error(
+            f"unknown variant(s) {sorted(unknown)}; choose from {[v.id for v in VARIANTS]}"
+        )
+    variants = [v for v in VARIANTS if not args.variant or v.id in args.variant]
+
+    results: list[Result] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="load-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for variant in variants:
+            results += run_variant(variant, args, workdir)
+            print()
+            print(table(results, variant.id))
+            for target, met, evidence in check_targets(results, variant):
+                print(f"  {'ok  ' if met else 'MISS'} {target}: {evidence}")
+            print(flush=True)
+    wall = time.perf_counter() - started
+    print(f"{len(variants)} variants in {wall / 60:.1f} min")
+
+    (BENCH / "results.json").write_text(
+        json.dumps(
+            {
+                "command": args.command,
+                "machine": machine(),
+                "results": [asdict(r) for r in results],
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    if "raw" in args.apps:
+        chart(results, BENCH / "ratios.png")
+    if args.record or (args.record is None and len(variants) == len(VARIANTS)):
+        record(report(results, variants, args) + f"\nWall time of the run: {wall / 60:.1f} min.\n")
+        print("wrote bench/RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+-- wrk script for bench/load.py: the request mix of issue 5, and per-status counts.
+--
+--   wrk -s bench/mix.lua URL -- MIX PREFIX NITEMS SEED
+--
+-- MIX: "mix" (GET one item, GET a page of 20, POST one item, PATCH one item; a quarter each),
+-- or one of "get", "list", "post", "patch" alone. PREFIX makes POSTed names unique per run;
+-- NITEMS is the id range of the seeded items. Prints one line "BENCHJSON {...}" at the end.
+
+local threads = {}
+local next_tid = 0
+
+function setup(thread)
+  next_tid = next_tid + 1
+  thread:set("tid", next_tid)
+  table.insert(threads, thread)
+end
+
+local kinds_of = {
+  mix = { "get", "list", "post", "patch" },
+  get = { "get" },
+  list = { "list" },
+  post = { "post" },
+  patch = { "patch" },
+}
+local json_headers = { ["Content-Type"] = "application/json" }
+local kinds, prefix, nitems, pages
+local counter = 0
+
+function init(args)
+  kinds = kinds_of[args[1] or "mix"]
+  prefix = (args[2] or "w") .. "-" .. tid .. "-"
+  nitems = tonumber(args[3] or "10000")
+  pages = math.floor(nitems / 20)
+  math.randomseed(tonumber(args[4] or "1") * 1000 + tid)
+  statuses = {}
+  sent = {}
+end
+
+function request()
+  local kind = kinds[math.random(#kinds)]
+  sent[kind] = (sent[kind] or 0) + 1
+  if kind == "get" then
+    return wrk.format("GET", "/items/" .. math.random(nitems))
+  elseif kind == "list" then
+    return wrk.format("GET", "/items?page=" .. math.random(pages) .. "&page_size=20")
+  elseif kind == "post" then
+    counter = counter + 1
+    local body = '{"name":"' .. prefix .. counter .. '","quantity":' .. math.random(0, 1000) .. '}'
+    return wrk.format("POST", "/items", json_headers, body)
+  else
+    local body = '{"quantity":' .. math.random(0, 1000) .. '}'
+    return wrk.format("PATCH", "/items/" .. math.random(nitems), json_headers, body)
+  end
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+local function merged(name)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for key, value in pairs(thread:get(name)) do
+      total[key] = (total[key] or 0) + value
+    end
+  end
+  local parts = {}
+  for key, value in pairs(total) do
+    table.insert(parts, string.format('"%s":%d', tostring(key), value))
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},' ..
+    '"statuses":%s,"sent":%s}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency.mean, merged("statuses"), merged("sent")))
+end

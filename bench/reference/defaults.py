@@ -1,0 +1,34 @@
+"""Library-defaults reference for bench/load.py: the generated service as it would be without
+the template's load settings.
+
+A copy of the baked package, patched so `get_session` no longer takes a database slot (no
+admission cap: every request goes straight to the pool), run with SQLAlchemy's own pool
+defaults: QueuePool 5 + 10 overflow, 30 s timeout, no pre-ping. The template is never touched;
+only the copy in the benchmark's work directory is.
+"""
+
+import shutil
+from pathlib import Path
+
+SLOT_PARAMETER = "    _slot: Annotated[None, Depends(database_slot)],\n"
+
+ENVIRONMENT = {
+    "POOL_SIZE": "5",
+    "MAX_OVERFLOW": "10",
+    "POOL_TIMEOUT": "30",
+    "POOL_PRE_PING": "false",
+}
+
+
+def make_copy(project: Path, slug: str, destination: Path) -> Path:
+    """Copy the package under `destination` and drop the admission slot; returns the directory
+    to put first on PYTHONPATH."""
+    target = destination / slug
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(project / "src" / slug, target)
+    db = target / "db.py"
+    source = db.read_text()
+    if SLOT_PARAMETER not in source:
+        raise RuntimeError(f"{db}: the admission slot parameter of get_session is not there")
+    db.write_text(source.replace(SLOT_PARAMETER, ""))
+    return destination
