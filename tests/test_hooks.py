@@ -187,3 +187,25 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
         return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
     assert snapshot(first) == snapshot(second)
+
+
+def test_interactive_answers_choose_the_variant(tmp_path: Path) -> None:
+    # name, slug (default), description, author, e-mail, then database 2 (postgres),
+    # mode 2 (sync), transaction style 2 (begin-context).
+    answers = "Billing API\n\n\n\n\n2\n2\n2\n"
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "-o", str(tmp_path)],
+        input=answers,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    project = tmp_path / "billing_api"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert any(dep.startswith("psycopg") for dep in pyproject["project"]["dependencies"])
+    services = (project / "src" / "billing_api" / "services.py").read_text(encoding="utf-8")
+    assert "with session.begin():" in services
+    assert "async def" not in services
