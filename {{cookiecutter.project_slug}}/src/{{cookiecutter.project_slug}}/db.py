@@ -30,7 +30,7 @@ from .sqlite_setup import configure_sqlite
 
 
 def create_engine_from_settings(settings: Settings) -> AsyncEngine:
-    engine = create_async_engine(
+    {% if cookiecutter.database == "sqlite" %}engine = {% else %}return {% endif %}create_async_engine(
         settings.database_url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
@@ -41,8 +41,8 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
     )
 {%- if cookiecutter.database == "sqlite" %}
     configure_sqlite(engine.sync_engine)
-{%- endif %}
     return engine
+{%- endif %}
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
