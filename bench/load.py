@@ -346,6 +346,7 @@ def profile(app: App, scenario: Scenario, args: argparse.Namespace, log: Path, o
                 "--rate",
                 "250",
                 "--nonblocking",
+                "--full-filenames",
                 "--format",
                 "raw",
                 "--output",
@@ -362,7 +363,7 @@ def profile(app: App, scenario: Scenario, args: argparse.Namespace, log: Path, o
     finally:
         server.stop()
     out.write_text(summarise_profile(raw.read_text()))
-    raw.unlink()
+    shutil.move(raw, log.parent / raw.name)  # the collapsed stacks stay with the server log
 
 
 PACKAGE = re.compile(r"(?:site-packages|lib/python3\.\d+)/([A-Za-z0-9_]+)")
@@ -438,14 +439,33 @@ def prepare(variant: Variant, workdir: Path) -> Path:
     bake += [f"{key}={value}" for key, value in variant.context.items()]
     subprocess.run(bake, cwd=workdir, env=env, check=True, capture_output=True)
     project = out / variant.slug
-    subprocess.run([uv(), "sync", "--quiet"], cwd=project, env=env, check=True)
+    # Compiled bytecode, as the generated Dockerfile has it (UV_COMPILE_BYTECODE=1): without it,
+    # and with PYTHONDONTWRITEBYTECODE set, every start compiles every module again.
     subprocess.run(
-        [uv(), "pip", "install", "--quiet", "--python", ".venv/bin/python", "uvloop", "httptools"],
+        [uv(), "sync", "--quiet", "--compile-bytecode"], cwd=project, env=env, check=True
+    )
+    subprocess.run(
+        [
+            uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--compile-bytecode",
+            "--python",
+            ".venv/bin/python",
+            "uvloop",
+            "httptools",
+        ],
         cwd=project,
         env=env,
         check=True,
     )
+    compile_bytecode(project / ".venv/bin/python", project / "src")
     return project
+
+
+def compile_bytecode(python: Path, directory: Path) -> None:
+    subprocess.run([str(python), "-m", "compileall", "-q", str(directory)], check=True)
 
 
 def reference_venv(workdir: Path) -> Path:
@@ -459,6 +479,7 @@ def reference_venv(workdir: Path) -> Path:
                 "pip",
                 "install",
                 "--quiet",
+                "--compile-bytecode",
                 "--python",
                 str(venv / "bin/python"),
                 "-r",
@@ -485,6 +506,7 @@ def apps_for(
             apps.append(App(name, uvicorn, project, base_env))
         elif name == "defaults":
             copy = defaults.make_copy(project, slug, workdir / variant.id / "defaults-src")
+            compile_bytecode(project / ".venv/bin/python", copy)
             env = {**base_env, **defaults.ENVIRONMENT, "PYTHONPATH": str(copy)}
             apps.append(App(name, uvicorn, project, env))
         elif name == "raw":
@@ -632,7 +654,8 @@ def check_targets(results: list[Result], variant: Variant) -> list[tuple[str, bo
                     f"p99 <= 3x p50 at 64 ({r.scenario})"
                     + (" [SQLite writes exempt]" if exempt else ""),
                     ok or exempt,
-                    f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms ({r.p99_ms / max(r.p50_ms, 1e-9):.1f}x)",
+                    f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms "
+                    f"({r.p99_ms / max(r.p50_ms, 1e-9):.1f}x)",
                 )
             )
     floor = {
