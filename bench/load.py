@@ -366,18 +366,16 @@ def profile(app: App, scenario: Scenario, args: argparse.Namespace, log: Path, o
     shutil.move(raw, log.parent / raw.name)  # the collapsed stacks stay with the server log
 
 
-PACKAGE = re.compile(r"(?:site-packages|lib/python3\.\d+)/([A-Za-z0-9_]+)")
-
-
 def frame_package(frame: str) -> str:
+    """The distribution a py-spy frame ("Class.function (/path/file.py:12)") belongs to."""
     match = re.search(r"\((.*):\d+\)$", frame)
     path = match.group(1) if match else frame
-    found = PACKAGE.search(path)
-    if found:
-        package = found.group(1)
-        return "stdlib:" + package if "site-packages" not in path else package
-    if "/src/svc_" in path:
-        return "service"
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if re.search(r"/src/svc_\w+/", path) or "/defaults-src/" in path:
+        return "the service's own code"
+    if re.search(r"lib/python3\.\d+/", path):
+        return "stdlib"
     return "other"
 
 
@@ -388,43 +386,45 @@ def summarise_profile(raw: str) -> str:
     total = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
+        if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         frames = stack.split(";")
         total += count
         package = frame_package(frames[-1])
-        if package.startswith("stdlib:"):
-            # attribute the standard library to the nearest caller outside it
-            for frame in reversed(frames):
-                caller = frame_package(frame)
-                if not caller.startswith("stdlib:"):
-                    package = f"{caller} (via stdlib)"
-                    break
+        if package == "stdlib":
+            # the standard library's time goes to the nearest caller outside it (asyncio: the loop)
+            callers = [frame_package(f) for f in frames if frame_package(f) != "stdlib"]
+            package = f"{callers[-1] if callers else 'other'} (in stdlib)"
         own[package] += count
-        seen: set[str] = set()
-        for frame in frames:
-            name = frame.split(" (")[0]
-            for step in STEPS:
-                if re.fullmatch(STEPS[step], name) and step not in seen:
-                    seen.add(step)
-                    inclusive[step] += count
+        for step, pattern in STEPS.items():
+            if any(re.search(pattern, frame) for frame in frames):
+                inclusive[step] += count
     lines = [f"{total} samples (py-spy, 250 Hz, non-idle)", "", "self time by package:"]
     for package, count in own.most_common(15):
-        lines.append(f"  {100 * count / total:5.1f} %  {package}")
+        lines.append(f"  {100 * count / max(total, 1):5.1f} %  {package}")
     lines += ["", "inclusive time of steps (a sample may count in several):"]
     for step in STEPS:
-        lines.append(f"  {100 * inclusive[step] / total:5.1f} %  {step}")
+        lines.append(f"  {100 * inclusive[step] / max(total, 1):5.1f} %  {step}")
     return "\n".join(lines) + "\n"
 
 
 STEPS = {
-    "route handler (services + repository)": r"(create_item|get_item|list_items|update_item)",
-    "session.commit": r"commit",
-    "session.get / execute / scalars / flush": r"(get|execute|scalars|scalar|flush)",
-    "pool checkout (incl. pre-ping)": r"(_checkout|checkout|_do_get|_do_ping_w_event|do_ping)",
-    "response serialisation (fastapi)": r"(serialize_response|_prepare_response_content)",
-    "request validation (fastapi)": r"(request_body_to_args|solve_dependencies)",
+    "whole request in FastAPI (routing, dependencies, endpoint, response)": r"^FastAPI\.__call__ ",
+    "dependency solving (get_session, database_slot, body)": r"^solve_dependencies ",
+    "endpoint function (service + repository)": r"^(create_item|get_item|list_items|update_item) "
+    r"\(.*/routes\.py",
+    "session.commit / session.begin() exit": r"^(AsyncSession|Session|SessionTransaction)"
+    r"\.(commit|__aexit__|__exit__) ",
+    "ORM statements (get, execute, scalars, flush)": r"^(AsyncSession|Session)\."
+    r"(get|execute|scalars|scalar|flush) ",
+    "pool checkout": r"^_ConnectionFairy\._checkout ",
+    "pre-ping": r"\.(do_ping|_do_ping_w_event) ",
+    "session close / connection return": r"^(AsyncSession|Session)\.(close|__aexit__|__exit__) ",
+    "response serialisation (response_model)": r"^serialize_response ",
+    "database driver (asyncpg, psycopg, aiomysql, pymysql, sqlite3)": r"/site-packages/"
+    r"(asyncpg|psycopg|aiomysql|pymysql|aiosqlite)/",
+    "HTTP server (uvicorn, httptools)": r"/site-packages/uvicorn/protocols/",
 }
 
 
