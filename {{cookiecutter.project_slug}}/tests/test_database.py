@@ -60,6 +60,21 @@ async def test_an_unreachable_database_is_a_503_not_a_500() -> None:
     assert alive.status_code == 200
 
 
+async def test_an_unexpected_error_is_a_json_500_without_a_traceback(database_url: str) -> None:
+    async with serve(Settings(database_url=database_url)) as (app, _):
+
+        @app.get("/boom")
+        async def boom() -> None:
+            raise RuntimeError("secret detail")
+
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/boom")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error."}
+
+
 async def test_readiness_says_ready_when_the_database_answers(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/ready")
 

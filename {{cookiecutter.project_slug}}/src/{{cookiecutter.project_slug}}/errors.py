@@ -78,7 +78,17 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other error: logged with its traceback here, answered without it."""
+    logger.error("unhandled error: %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"detail": "Internal server error."},
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, handle_unexpected_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(SQLAlchemyError, handle_database_error)
     app.add_exception_handler(OSError, handle_connection_error)
