@@ -347,6 +347,7 @@ def profile(app: App, scenario: Scenario, args: argparse.Namespace, log: Path, o
                 "250",
                 "--nonblocking",
                 "--full-filenames",
+                "--gil",  # only the thread holding the GIL: where the CPU goes, sync mode too
                 "--format",
                 "raw",
                 "--output",
@@ -400,7 +401,11 @@ def summarise_profile(raw: str) -> str:
         for step, pattern in STEPS.items():
             if any(re.search(pattern, frame) for frame in frames):
                 inclusive[step] += count
-    lines = [f"{total} samples (py-spy, 250 Hz, non-idle)", "", "self time by package:"]
+    lines = [
+        f"{total} samples (py-spy, 250 Hz, thread holding the GIL)",
+        "",
+        "self time by package:",
+    ]
     for package, count in own.most_common(15):
         lines.append(f"  {100 * count / max(total, 1):5.1f} %  {package}")
     lines += ["", "inclusive time of steps (a sample may count in several):"]
