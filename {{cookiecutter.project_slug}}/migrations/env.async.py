@@ -12,9 +12,15 @@ from {{ cookiecutter.project_slug }}.settings import get_settings
 target_metadata = Base.metadata
 
 
+def database_url() -> str:
+    """The URL a caller handed to Alembic (the tests do), else the service's own setting."""
+    url = context.config.attributes.get("database_url")
+    return url if isinstance(url, str) else get_settings().database_url
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=get_settings().database_url,
+        url=database_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -31,7 +37,7 @@ def do_run_migrations(connection: Connection) -> None:
 
 async def run_migrations_online() -> None:
     # A throwaway engine without a pool: migrations run once and exit.
-    engine = create_async_engine(get_settings().database_url, poolclass=pool.NullPool)
+    engine = create_async_engine(database_url(), poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

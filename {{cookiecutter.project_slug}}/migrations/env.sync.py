@@ -9,9 +9,15 @@ from {{ cookiecutter.project_slug }}.settings import get_settings
 target_metadata = Base.metadata
 
 
+def database_url() -> str:
+    """The URL a caller handed to Alembic (the tests do), else the service's own setting."""
+    url = context.config.attributes.get("database_url")
+    return url if isinstance(url, str) else get_settings().database_url
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=get_settings().database_url,
+        url=database_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -22,7 +28,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     # A throwaway engine without a pool: migrations run once and exit.
-    engine = create_engine(get_settings().database_url, poolclass=pool.NullPool)
+    engine = create_engine(database_url(), poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, target_metadata=target_metadata)

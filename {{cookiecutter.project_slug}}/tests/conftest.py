@@ -3,11 +3,8 @@
 Tests are async in every variant: httpx drives the app in-process through ASGI, as a server
 would, and the app gets its sessions from the real `get_session` dependency (never overridden).
 """
-
+{% if cookiecutter.database != "sqlite" %}
 import os
-import subprocess
-import sys
-{%- if cookiecutter.database != "sqlite" %}
 import uuid
 {%- endif %}
 from collections.abc import AsyncIterator{% if cookiecutter.database != "sqlite" %}, Iterator{% endif %}
@@ -15,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
+from alembic.config import Config
 from fastapi import FastAPI
 {%- if cookiecutter.database != "sqlite" %}
 from sqlalchemy import make_url
@@ -72,14 +71,10 @@ def database_url() -> Iterator[str]:
 
 
 def migrate(url: str) -> None:
-    """Create the schema the documented way: `alembic upgrade head`."""
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        check=True,
-        capture_output=True,
-    )
+    """Create the schema the documented way: Alembic's `upgrade head`, here in-process."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
 
 
 @pytest.fixture
