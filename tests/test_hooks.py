@@ -12,6 +12,11 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
+VALUES_OUTSIDE_THE_CHOICES = [
+    ("database", "oracle"),
+    ("mode", "threaded"),
+    ("transaction_style", "autocommit"),
+]
 
 
 def bake_cli(output: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -83,10 +88,7 @@ def test_bad_project_name_is_refused(tmp_path: Path, name: str) -> None:
     assert_refused(completed, tmp_path, "project_name")
 
 
-@pytest.mark.parametrize(
-    ("option", "value"),
-    [("database", "oracle"), ("mode", "threaded"), ("transaction_style", "autocommit")],
-)
+@pytest.mark.parametrize(("option", "value"), VALUES_OUTSIDE_THE_CHOICES)
 def test_value_outside_the_choices_is_refused_on_the_command_line(
     tmp_path: Path, option: str, value: str
 ) -> None:
@@ -98,10 +100,7 @@ def test_value_outside_the_choices_is_refused_on_the_command_line(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(
-    ("option", "value"),
-    [("database", "oracle"), ("mode", "threaded"), ("transaction_style", "autocommit")],
-)
+@pytest.mark.parametrize(("option", "value"), VALUES_OUTSIDE_THE_CHOICES)
 def test_value_outside_the_choices_is_refused_from_a_replay_file(
     tmp_path: Path, option: str, value: str
 ) -> None:
