@@ -449,24 +449,15 @@ def prepare(variant: Variant, workdir: Path) -> Path:
     subprocess.run(
         [uv(), "sync", "--quiet", "--compile-bytecode"], cwd=project, env=env, check=True
     )
-    subprocess.run(
-        [
-            uv(),
-            "pip",
-            "install",
-            "--quiet",
-            "--compile-bytecode",
-            "--python",
-            ".venv/bin/python",
-            "uvloop",
-            "httptools",
-        ],
-        cwd=project,
-        env=env,
-        check=True,
-    )
+    pip_install(project / ".venv/bin/python", "uvloop", "httptools")
     compile_bytecode(project / ".venv/bin/python", project / "src")
     return project
+
+
+def pip_install(python: Path, *requirements: str) -> None:
+    """Install into the environment of `python`, compiled as the generated Dockerfile does."""
+    command = [uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
+    subprocess.run([*command, *requirements], env=clean_environment(), check=True)
 
 
 def compile_bytecode(python: Path, directory: Path) -> None:
@@ -478,21 +469,7 @@ def reference_venv(workdir: Path) -> Path:
     if not venv.exists():
         env = clean_environment()
         subprocess.run([uv(), "venv", "--quiet", str(venv)], check=True, env=env)
-        subprocess.run(
-            [
-                uv(),
-                "pip",
-                "install",
-                "--quiet",
-                "--compile-bytecode",
-                "--python",
-                str(venv / "bin/python"),
-                "-r",
-                str(BENCH / "reference/requirements.txt"),
-            ],
-            check=True,
-            env=env,
-        )
+        pip_install(venv / "bin/python", "-r", str(BENCH / "reference/requirements.txt"))
     return venv
 
 
