@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+{% if cookiecutter.database == "mysql" -%}
+import anyio
+{% endif -%}
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine{% if cookiecutter.database != "sqlite" %}, create_async_engine{% endif %}
 
@@ -43,12 +46,27 @@ def execute_on_server(server_url: str, sql: str) -> None:
 {%- if cookiecutter.database == "mysql" %}
 
 
-async def execute_for_each_row(engine: AsyncEngine, query: str, statement: str) -> int:
-    """Run `query`, then `statement` with each row's first value, all on one connection."""
+# The app's pooled connections, seen from another connection to the same database.
+OTHER_CONNECTIONS = (
+    "FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+)
+
+
+def count_of_connections(ids: list[int]) -> str:
+    listed = ", ".join(str(id_) for id_ in ids)
+    return f"SELECT count(*) FROM information_schema.processlist WHERE id IN ({listed})"
+
+
+async def kill_other_connections(engine: AsyncEngine) -> int:
+    """KILL the other connections to this database; return once the server has closed them."""
     async with engine.connect() as connection:
-        rows = list(await connection.execute(text(query)))
-        for row in rows:
-            await connection.execute(text(statement.format(row[0])))
-        await connection.commit()
-    return len(rows)
+        ids = list(await connection.scalars(text(f"SELECT id {OTHER_CONNECTIONS}")))
+        for id_ in ids:
+            await connection.execute(text(f"KILL {id_}"))
+        with anyio.fail_after(10):
+            while ids:
+                if not await connection.scalar(text(count_of_connections(ids))):
+                    break
+                await anyio.sleep(0.01)
+    return len(ids)
 {%- endif %}

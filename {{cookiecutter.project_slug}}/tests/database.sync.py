@@ -1,5 +1,8 @@
 """Direct database access for tests, beside the app's own sessions."""
 
+{% if cookiecutter.database == "mysql" -%}
+import time
+{% endif -%}
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,16 +47,31 @@ def execute_on_server(server_url: str, sql: str) -> None:
 {%- if cookiecutter.database == "mysql" %}
 
 
-async def execute_for_each_row(engine: Engine, query: str, statement: str) -> int:
-    """Run `query`, then `statement` with each row's first value, all on one connection."""
+# The app's pooled connections, seen from another connection to the same database.
+OTHER_CONNECTIONS = (
+    "FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+)
+
+
+def count_of_connections(ids: list[int]) -> str:
+    listed = ", ".join(str(id_) for id_ in ids)
+    return f"SELECT count(*) FROM information_schema.processlist WHERE id IN ({listed})"
+
+
+async def kill_other_connections(engine: Engine) -> int:
+    """KILL the other connections to this database; return once the server has closed them."""
 
     def run() -> int:
         with engine.connect() as connection:
-            rows = list(connection.execute(text(query)))
-            for row in rows:
-                connection.execute(text(statement.format(row[0])))
-            connection.commit()
-        return len(rows)
+            ids = list(connection.scalars(text(f"SELECT id {OTHER_CONNECTIONS}")))
+            for id_ in ids:
+                connection.execute(text(f"KILL {id_}"))
+            deadline = time.monotonic() + 10
+            while ids and connection.scalar(text(count_of_connections(ids))):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the server did not close connections {ids}")
+                time.sleep(0.01)
+        return len(ids)
 
     return await anyio.to_thread.run_sync(run)
 {%- endif %}

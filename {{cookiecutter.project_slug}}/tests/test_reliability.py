@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute{% if cookiecutter.database == "mysql" %}, execute_for_each_row{% endif %}
+from .database import execute{% if cookiecutter.database == "mysql" %}, kill_other_connections{% endif %}
 from .serving import serve
 
 pytestmark = pytest.mark.anyio
@@ -81,23 +81,15 @@ async def test_overload_queues_requests_instead_of_failing_them(
 {%- if cookiecutter.database == "postgres" %}
 
 
-async def kill_other_connections(app: FastAPI) -> int:
+async def kill_other_connections(engine: Any) -> int:
+    """Terminate the other connections to this database; return once the server has closed
+    them (the timeout makes pg_terminate_backend wait for that)."""
     rows = await execute(
-        app.state.engine,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        engine,
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
         " WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
     return len(rows)
-{%- elif cookiecutter.database == "mysql" %}
-
-
-async def kill_other_connections(app: FastAPI) -> int:
-    return await execute_for_each_row(
-        app.state.engine,
-        "SELECT id FROM information_schema.processlist"
-        " WHERE db = DATABASE() AND id <> CONNECTION_ID()",
-        "KILL {}",
-    )
 {%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 
@@ -113,7 +105,7 @@ async def test_connections_killed_by_the_server_are_replaced(
 ) -> None:
     # Fill the pool with open connections, then have the server kill every one of them.
     await gather(*(client.get("/items") for _ in range(20)))
-    assert await kill_other_connections(app) > 0
+    assert await kill_other_connections(app.state.engine) > 0
 
     statuses = [(await client.get("/items")).status_code for _ in range(20)]
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository
+from .db import begin_read_only
 from .errors import ItemNotFoundError
 from .models import Item
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate, Transfer
@@ -28,12 +29,14 @@ async def create_items(session: AsyncSession, rows: Sequence[ItemCreate]) -> lis
 async def get_item(session: AsyncSession, item_id: int) -> Item:
     # Read-only work gets a block too: its end returns the connection before the response is built.
     async with session.begin():
+        await begin_read_only(session)
         return await _existing_item(session, item_id)
 
 
 async def list_items(session: AsyncSession, *, page: int, page_size: int) -> ItemPage:
     offset = (page - 1) * page_size
     async with session.begin():
+        await begin_read_only(session)
         items = await repository.list_items(session, offset=offset, limit=page_size)
         total = await repository.count_items(session)
     return ItemPage(

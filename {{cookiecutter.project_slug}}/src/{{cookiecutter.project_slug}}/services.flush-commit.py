@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import repository
+from .db import begin_read_only
 from .errors import ItemNotFoundError
 from .models import Item
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate, Transfer
@@ -29,14 +30,16 @@ async def create_items(session: AsyncSession, rows: Sequence[ItemCreate]) -> lis
 
 
 async def get_item(session: AsyncSession, item_id: int) -> Item:
+    await begin_read_only(session)
     item = await _existing_item(session, item_id)
-    # Ending the read-only transaction returns the connection before the response is built.
+    # Ending the read-only unit of work returns the connection before the response is built.
     await session.commit()
     return item
 
 
 async def list_items(session: AsyncSession, *, page: int, page_size: int) -> ItemPage:
     offset = (page - 1) * page_size
+    await begin_read_only(session)
     items = await repository.list_items(session, offset=offset, limit=page_size)
     total = await repository.count_items(session)
     await session.commit()

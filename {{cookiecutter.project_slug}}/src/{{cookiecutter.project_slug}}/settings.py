@@ -28,9 +28,11 @@ class Settings(BaseSettings):
     pool_timeout: float = Field(default=30.0, gt=0)
     # Seconds after which a connection is replaced; -1 keeps connections until they fail.
     pool_recycle: int = {{ cookiecutter.__pool_recycle }}
-    # Test each connection on checkout, so a connection killed by the server is replaced
-    # instead of failing the request.
-    pool_pre_ping: bool = True
+{%- if cookiecutter.database != "sqlite" %}
+    # Every checkout replaces a connection the server has closed (restart, kill, idle timeout);
+    # one idle for longer than this many seconds is also pinged first (0: ping every checkout).
+    pool_ping_after_idle: float = Field(default=1.0, ge=0)
+{%- endif %}
     # Seconds /health/ready waits for the database before answering 503.
     ready_timeout: float = Field(default=3.0, gt=0)
     echo: bool = False

@@ -6,14 +6,18 @@ from sqlalchemy import Connection, Engine, event
 
 # Milliseconds a connection waits for another writer's lock before failing.
 BUSY_TIMEOUT_MS = 30_000
+# Execution option of read-only units of work (see db.begin_read_only).
+READ_ONLY_OPTION = "read_only"
 
 
 def configure_sqlite(engine: Engine) -> None:
     """WAL journal, busy timeout, foreign keys, and BEGIN IMMEDIATE transactions.
 
-    The driver's own transaction handling is switched off and every transaction starts with
-    BEGIN IMMEDIATE: a transaction that reads and then writes would otherwise fail at once with
+    The driver's own transaction handling is switched off and every transaction that may write
+    starts with BEGIN IMMEDIATE: one that reads and then writes would otherwise fail at once with
     "database is locked" when another writer holds the lock, and SAVEPOINTs would not work.
+    Read-only units of work start with a plain (deferred) BEGIN: in WAL mode they read a snapshot
+    while a writer works, instead of queueing for the write lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -27,4 +31,7 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
