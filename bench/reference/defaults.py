@@ -2,27 +2,30 @@
 the template's load settings.
 
 A copy of the baked package, patched so `get_session` no longer takes a database slot (no
-admission cap: every request goes straight to the pool), run with SQLAlchemy's own pool
-defaults: QueuePool 5 + 10 overflow, 30 s timeout, no pre-ping. The template is never touched;
-only the copy in the benchmark's work directory is.
+admission cap: every request goes straight to the pool) and the pool no longer checks
+connections on checkout (no liveness check), run with SQLAlchemy's own pool defaults: QueuePool
+5 + 10 overflow, 30 s timeout, no pre-ping. The template is never touched; only the copy in the
+benchmark's work directory is.
 """
 
+import re
 import shutil
 from pathlib import Path
 
 SLOT_PARAMETER = "    _slot: Annotated[None, Depends(database_slot)],\n"
+# The call that installs the pool's liveness check (server databases only).
+LIVENESS_CHECK = re.compile(r"^    replace_dead_connections\(.*\)\n", re.MULTILINE)
 
 ENVIRONMENT = {
     "POOL_SIZE": "5",
     "MAX_OVERFLOW": "10",
     "POOL_TIMEOUT": "30",
-    "POOL_PRE_PING": "false",
 }
 
 
 def make_copy(project: Path, slug: str, destination: Path) -> Path:
-    """Copy the package under `destination` and drop the admission slot; returns the directory
-    to put first on PYTHONPATH."""
+    """Copy the package under `destination` and drop the admission slot and the liveness check;
+    returns the directory to put first on PYTHONPATH."""
     target = destination / slug
     shutil.rmtree(destination, ignore_errors=True)
     shutil.copytree(project / "src" / slug, target)
@@ -30,5 +33,9 @@ def make_copy(project: Path, slug: str, destination: Path) -> Path:
     source = db.read_text()
     if SLOT_PARAMETER not in source:
         raise RuntimeError(f"{db}: the admission slot parameter of get_session is not there")
-    db.write_text(source.replace(SLOT_PARAMETER, ""))
+    source = source.replace(SLOT_PARAMETER, "")
+    source, removed = LIVENESS_CHECK.subn("", source)
+    if "def replace_dead_connections" in source and removed != 1:
+        raise RuntimeError(f"{db}: the call installing the liveness check is not there")
+    db.write_text(source)
     return destination
