@@ -27,6 +27,15 @@ async def connection_checked_out(engine: AsyncEngine) -> AsyncIterator[None]:
     """Hold one pooled connection, as a slow request would."""
     async with engine.connect():
         yield
+
+
+@asynccontextmanager
+async def uncommitted_write(engine: AsyncEngine, sql: str) -> AsyncIterator[None]:
+    """Hold a transaction that has written but not committed, as a slow writer would."""
+    async with engine.connect() as connection:
+        await connection.execute(text(sql))
+        yield
+        await connection.rollback()
 {%- if cookiecutter.database != "sqlite" %}
 
 

@@ -32,6 +32,15 @@ async def connection_checked_out(engine: Engine) -> AsyncIterator[None]:
     """Hold one pooled connection, as a slow request would."""
     with engine.connect():
         yield
+
+
+@asynccontextmanager
+async def uncommitted_write(engine: Engine, sql: str) -> AsyncIterator[None]:
+    """Hold a transaction that has written but not committed, as a slow writer would."""
+    with engine.connect() as connection:
+        connection.execute(text(sql))
+        yield
+        connection.rollback()
 {%- if cookiecutter.database != "sqlite" %}
 
 

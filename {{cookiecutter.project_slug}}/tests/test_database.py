@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import connection_checked_out, execute
+from .database import connection_checked_out, execute, uncommitted_write
 from .serving import serve
 
 pytestmark = pytest.mark.anyio
@@ -28,6 +28,23 @@ async def test_savepoints_roll_back_only_their_own_work(app: FastAPI) -> None:
     )
 
     assert [row.name for row in rows] == ["kept"]
+
+
+async def test_reads_do_not_wait_for_an_uncommitted_write(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    item = (await client.post("/items", json={"name": "gear", "quantity": 1})).json()
+    update = f"UPDATE items SET quantity = 7 WHERE id = {item['id']}"
+
+    # The writer holds its locks until it rolls back; reads that queued for them would still be
+    # waiting when the deadline passes.
+    async with uncommitted_write(app.state.engine, update):
+        with anyio.fail_after(5):
+            one = await client.get(f"/items/{item['id']}")
+            page = await client.get("/items")
+
+    assert one.json()["quantity"] == 1
+    assert page.status_code == 200
 
 
 async def test_an_exhausted_pool_is_a_503_after_the_pool_timeout(database_url: str) -> None:
