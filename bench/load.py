@@ -12,13 +12,17 @@ For each chosen variant (default: all 12), one after the other:
    `uvicorn --loop uvloop --http httptools --workers 1 --no-access-log`:
    - `template`: the generated service as a user gets it (its settings' defaults);
    - `defaults`: the same service with library defaults: a patched copy without the admission
-     slot, QueuePool 5 + 10, no pre-ping (bench/reference/defaults.py);
+     slot and without the pool's liveness check, QueuePool 5 + 10 (bench/reference/defaults.py);
    - `raw`: Starlette on the raw async driver doing the same queries (bench/reference/raw_app.py);
 3. for each app, four scenarios, each on a freshly started server (cold start to the first 200
    on /health is measured every time): the mix (GET /items/{random id}, GET /items?page=N
    &page_size=20, POST /items with a unique name, PATCH /items/{random id} {"quantity": n}; a
    quarter each) at 64 and at 256 connections after a warm-up (default 3 s + 10 s), then GET one
-   item alone and POST alone at 64 connections (default 2 s + 5 s).
+   item alone and POST alone at 64 connections (default 2 s + 5 s), in --rounds rounds (default
+   3): each round runs `template` and `raw` back to back (`defaults` only in the first), and the
+   table shows the round with the median requests/s and the range of all rounds. The raw
+   reference's throughput varies far more from run to run than the services' on a shared
+   machine; medians keep one disturbed run from deciding a ratio.
 
 Measured per run: requests/s, p50/p99/max latency (wrk's, uncorrected), socket errors
 (connect/read/write/timeout), non-2xx responses, pool timeouts (in the server's log), database
@@ -32,7 +36,7 @@ Prints a table per variant and a check of issue 5's targets; writes bench/result
 bench/ratios.png and, for a run of all 12 variants, the generated section of bench/RESULTS.md.
 --profile N adds, per variant, an N-second py-spy recording of the template app under the mix at
 64 connections (a separate run, so it does not disturb the measurements), summarised by package
-in bench/profiles/<variant>.txt. Takes about 2.5 minutes per variant with the default durations.
+in bench/profiles/<variant>.txt. Takes about 4 minutes per variant with the defaults.
 """
 
 import argparse
@@ -86,6 +90,7 @@ class Scenario:
     connections: int
     warmup: float
     duration: float
+    rounds: int = 1
 
     @property
     def id(self) -> str:
@@ -111,6 +116,7 @@ class Result:
     rss_mb: float = 0.0
     cold_start_s: float = 0.0
     ratio: float | None = None
+    round_rps: list[float] = field(default_factory=list)  # every round's, when rounds > 1
 
 
 # --- the database servers: connections opened by the app under test ----------------------------
@@ -525,15 +531,20 @@ def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> li
         seed(apps_for(variant, project, url, workdir, ["template"])[0], args.items, log)
         print(f"[{variant.id}] ready in {time.perf_counter() - started:.0f} s", flush=True)
         for scenario in scenarios(args):
-            for app in apps:
-                result = run_scenario(variant, app, scenario, url, args, log)
-                results.append(result)
-                print(
-                    f"  {app.name:<9}{scenario.id:<9}{result.rps:>9.0f} req/s  "
-                    f"p99 {result.p99_ms:>7.1f} ms  errors {result.errors} "
-                    f"non-2xx {result.non_2xx}",
-                    flush=True,
-                )
+            rounds: dict[str, list[Result]] = {app.name: [] for app in apps}
+            for round_ in range(scenario.rounds):
+                for app in apps:
+                    if round_ > 0 and app.name == "defaults":
+                        continue
+                    result = run_scenario(variant, app, scenario, url, args, log)
+                    rounds[app.name].append(result)
+                    print(
+                        f"  {app.name:<9}{scenario.id:<9}{result.rps:>9.0f} req/s  "
+                        f"p99 {result.p99_ms:>7.1f} ms  errors {result.errors} "
+                        f"non-2xx {result.non_2xx}",
+                        flush=True,
+                    )
+            results += [median_round(runs) for runs in rounds.values()]
         if args.profile and "template" in args.apps:
             out = BENCH / "profiles" / f"{variant.id}.txt"
             out.parent.mkdir(exist_ok=True)
@@ -546,6 +557,20 @@ def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> li
         result.ratio = result.rps / raw if raw else None
     print(f"[{variant.id}] done in {time.perf_counter() - started:.0f} s", flush=True)
     return results
+
+
+def median_round(runs: list[Result]) -> Result:
+    """The run with the median requests/s (the lower one of an even count), with every run's
+    requests/s, errors summed over all runs so none is hidden."""
+    ordered = sorted(runs, key=lambda r: r.rps)
+    median = ordered[(len(ordered) - 1) // 2]
+    if len(runs) > 1:
+        median.round_rps = [r.rps for r in runs]
+        median.errors = sum(r.errors for r in runs)
+        median.timeouts = sum(r.timeouts for r in runs)
+        median.non_2xx = sum(r.non_2xx for r in runs)
+        median.pool_timeouts = sum(r.pool_timeouts for r in runs)
+    return median
 
 
 def seed(app: App, items: int, log: Path) -> None:
@@ -565,7 +590,9 @@ def seed(app: App, items: int, log: Path) -> None:
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
     mixes = [Scenario("mix", c, args.warmup, args.duration) for c in args.connections]
     singles = [
-        Scenario(name, args.connections[0], args.endpoint_warmup, args.endpoint_duration)
+        Scenario(
+            name, args.connections[0], args.endpoint_warmup, args.endpoint_duration, args.rounds
+        )
         for name in ("get", "post")
         if args.endpoint_duration > 0
     ]
@@ -591,8 +618,11 @@ def table(results: list[Result], variant: str) -> str:
     for r in rows:
         ratio = f"{100 * r.ratio:.0f} %" if r.ratio is not None else ""
         conns = "n/a" if r.db_connections is None else str(r.db_connections)
+        rps = f"{r.rps:.0f}"
+        if r.round_rps:
+            rps += f" ({min(r.round_rps):.0f}-{max(r.round_rps):.0f})"
         lines.append(
-            f"| {r.app} | {r.scenario}@{r.connections} | {r.rps:.0f} | {ratio} | {r.p50_ms:.1f} "
+            f"| {r.app} | {r.scenario}@{r.connections} | {rps} | {ratio} | {r.p50_ms:.1f} "
             f"| {r.p99_ms:.1f} | {r.max_ms:.0f} | {r.errors} | {r.non_2xx} | {r.pool_timeouts} "
             f"| {conns} | {r.rss_mb:.0f} | {r.cold_start_s:.2f} |"
         )
@@ -731,8 +761,10 @@ def report(results: list[Result], variants: list[Variant], args: argparse.Namesp
         "",
         "Ratios are requests/s over the raw reference's in the same scenario, measured back to "
         "back; `template` is the generated service as shipped, `defaults` the same service "
-        "without the admission slot on QueuePool 5 + 10 without pre-ping. Latencies are wrk's "
-        "(uncorrected). Chart: [ratios.png](ratios.png).",
+        "without the admission slot and the pool's liveness check, on QueuePool 5 + 10. "
+        f"GET and POST alone: the median of {args.rounds} rounds (range in brackets; errors "
+        "summed over all rounds; `defaults` one round). Latencies are wrk's (uncorrected). "
+        "Chart: [ratios.png](ratios.png).",
         "",
     ]
     for variant in variants:
@@ -777,6 +809,12 @@ def main() -> int:
         type=float,
         default=5.0,
         help="seconds of the GET-only and POST-only runs (0: skip them)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of the GET-only and POST-only runs; the median counts (default 3)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--items", type=int, default=10_000, help="items seeded")
