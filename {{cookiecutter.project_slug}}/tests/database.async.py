@@ -55,27 +55,20 @@ def execute_on_server(server_url: str, sql: str) -> None:
 {%- if cookiecutter.database == "mysql" %}
 
 
-# The app's pooled connections, seen from another connection to the same database.
-OTHER_CONNECTIONS = (
-    "FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
-)
-
-
-def count_of_connections(ids: list[int]) -> str:
-    listed = ", ".join(str(id_) for id_ in ids)
-    return f"SELECT count(*) FROM information_schema.processlist WHERE id IN ({listed})"
-
-
-async def kill_other_connections(engine: AsyncEngine) -> int:
-    """KILL the other connections to this database; return once the server has closed them."""
+async def execute_for_each_row_until_gone(
+    engine: AsyncEngine, query: str, statement: str, remaining: str
+) -> int:
+    """On one connection: run `query`, then `statement` with each row's first value, then poll
+    `remaining` (its {} filled with those values) until it counts none. Returns their number."""
     async with engine.connect() as connection:
-        ids = list(await connection.scalars(text(f"SELECT id {OTHER_CONNECTIONS}")))
-        for id_ in ids:
-            await connection.execute(text(f"KILL {id_}"))
+        values = list(await connection.scalars(text(query)))
+        for value in values:
+            await connection.execute(text(statement.format(value)))
+        count = text(remaining.format(", ".join(str(value) for value in values)))
         with anyio.fail_after(10):
-            while ids:
-                if not await connection.scalar(text(count_of_connections(ids))):
+            while values:
+                if not await connection.scalar(count):
                     break
                 await anyio.sleep(0.01)
-    return len(ids)
+    return len(values)
 {%- endif %}

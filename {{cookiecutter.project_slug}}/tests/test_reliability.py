@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute{% if cookiecutter.database == "mysql" %}, kill_other_connections{% endif %}
+from .database import execute{% if cookiecutter.database == "mysql" %}, execute_for_each_row_until_gone{% endif %}
 from .serving import serve
 
 pytestmark = pytest.mark.anyio
@@ -90,6 +90,18 @@ async def kill_other_connections(engine: Any) -> int:
         " WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
     return len(rows)
+{%- elif cookiecutter.database == "mysql" %}
+
+
+async def kill_other_connections(engine: Any) -> int:
+    """KILL the other connections to this database; return once the server has closed them."""
+    return await execute_for_each_row_until_gone(
+        engine,
+        "SELECT id FROM information_schema.processlist"
+        " WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+        "KILL {}",
+        "SELECT count(*) FROM information_schema.processlist WHERE id IN ({})",
+    )
 {%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 
