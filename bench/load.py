@@ -424,7 +424,7 @@ STEPS = {
     "whole request in FastAPI (routing, dependencies, endpoint, response)": r"^FastAPI\.__call__ ",
     "dependency solving (get_session, database_slot, body)": r"^solve_dependencies ",
     "endpoint function (service + repository)": r"^(create_item|get_item|list_items|update_item) "
-    r"\(.*/routes\.py",
+    r"\(.*/routes\.py",  # every resource's routes
     "session.commit / session.begin() exit": r"^(AsyncSession|Session|SessionTransaction)"
     r"\.(commit|__aexit__|__exit__) ",
     "ORM statements (get, execute, scalars, flush)": r"^(AsyncSession|Session)\."

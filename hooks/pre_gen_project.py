@@ -1,21 +1,16 @@
 """Refuse answers that would produce a broken service, before anything is written.
 
 Each refusal is one line on stderr saying what is wrong and what would be accepted; the exit
-status is 1 and cookiecutter removes the partly created directory.
+status is 1 and cookiecutter removes the partly created directory. Everything here is a
+function of its arguments, so the template's suite imports and tests it; only the `__main__`
+block reads the rendered context and the choices of cookiecutter.json.
 """
 
 import json
 import keyword
 import re
 import sys
-
-CONTEXT = json.loads(r"""{{ cookiecutter | jsonify }}""")
-
-CHOICES = {
-    "database": ("sqlite", "postgres", "mysql"),
-    "mode": ("async", "sync"),
-    "transaction_style": ("flush-commit", "begin-context"),
-}
+from collections.abc import Mapping, Sequence
 
 # Top-level modules the generated service imports, or that its tooling puts on the path; a
 # package of the same name would shadow them.
@@ -75,21 +70,30 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def choice_problem(option: str, value: str) -> str | None:
-    if value not in CHOICES[option]:
-        return f"{option} {value!r} is not one of the choices: {', '.join(CHOICES[option])}."
+def choice_problem(option: str, value: str, choices: Sequence[str]) -> str | None:
+    if value not in choices:
+        return f"{option} {value!r} is not one of the choices: {', '.join(choices)}."
     return None
 
 
-def main() -> int:
-    problems = [name_problem(CONTEXT["project_name"]), slug_problem(CONTEXT["project_slug"])]
-    problems += [choice_problem(option, CONTEXT[option]) for option in CHOICES]
-    for problem in problems:
-        if problem:
-            print(f"ERROR: {problem}", file=sys.stderr)
-            return 1
+def problems(context: Mapping[str, str], choices: Mapping[str, Sequence[str]]) -> list[str]:
+    """What is wrong with the answers, in the order the questions are asked."""
+    found = [name_problem(context["project_name"]), slug_problem(context["project_slug"])]
+    found += [choice_problem(option, context[option], values) for option, values in choices.items()]
+    return [problem for problem in found if problem]
+
+
+def main(context: Mapping[str, str], choices: Mapping[str, Sequence[str]]) -> int:
+    for problem in problems(context, choices)[:1]:
+        print(f"ERROR: {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        main(
+            json.loads(r"""{{ cookiecutter | jsonify }}"""),
+            json.loads(r"""{{ cookiecutter | template_choices | jsonify }}"""),
+        )
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .variants import (
-    START_SERVER,
+    DATABASES,
     Variant,
     fresh_database,
     run,
@@ -20,12 +20,12 @@ from .variants import (
 
 def require_server(variant: Variant) -> None:
     """Skip (locally) or fail (under CI) when the variant's database server is unreachable."""
-    if variant.database == "sqlite":
+    if not DATABASES[variant.database].has_server:
         return
     problem = server_problem(variant.database)
     if problem is None:
         return
-    message = f"[{variant.id}] {problem}. Start it: {START_SERVER[variant.database]}."
+    message = f"[{variant.id}] {problem}. Start it: {DATABASES[variant.database].start}."
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)

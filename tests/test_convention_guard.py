@@ -32,12 +32,13 @@ def append(path: Path, block: str) -> int:
 
 def commit_in_repository(variant: Variant, package: Path) -> tuple[str, int]:
     statement = "await session.commit()" if variant.mode == "async" else "session.commit()"
-    return "repository.py", insert_after(package / "repository.py", "session.add(item)", statement)
+    module = "items/repository.py"
+    return module, insert_after(package / module, "session.add(item)", statement)
 
 
 def engine_in_routes(variant: Variant, package: Path) -> tuple[str, int]:
     block = 'from sqlalchemy import create_engine\n\nreport_engine = create_engine("db://")\n'
-    return "routes.py", append(package / "routes.py", block)
+    return "items/routes.py", append(package / "items/routes.py", block)
 
 
 def other_style_in_services(variant: Variant, package: Path) -> tuple[str, int]:
@@ -48,7 +49,7 @@ def other_style_in_services(variant: Variant, package: Path) -> tuple[str, int]:
         anchor = anchor.removeprefix("await ")
     else:
         statement = "await " + statement
-    return "services.py", insert_after(package / "services.py", anchor, statement)
+    return "items/services.py", insert_after(package / "items/services.py", anchor, statement)
 
 
 BREACHES: dict[str, Callable[[Variant, Path], tuple[str, int]]] = {

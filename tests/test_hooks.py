@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
-TEMPLATE = Path(__file__).resolve().parent.parent
+from .variants import TEMPLATE
+
 VALUES_OUTSIDE_THE_CHOICES = [
     ("database", "oracle"),
     ("mode", "threaded"),
@@ -205,6 +206,6 @@ def test_interactive_answers_choose_the_variant(tmp_path: Path) -> None:
     project = tmp_path / "billing_api"
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert any(dep.startswith("psycopg") for dep in pyproject["project"]["dependencies"])
-    services = (project / "src" / "billing_api" / "services.py").read_text(encoding="utf-8")
+    services = (project / "src" / "billing_api" / "items" / "services.py").read_text("utf-8")
     assert "with session.begin():" in services
     assert "async def" not in services

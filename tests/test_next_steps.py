@@ -8,9 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .variants import Variant, clean_environment
-
-TEMPLATE = Path(__file__).resolve().parent.parent
+from .variants import DATABASES, TEMPLATE, Variant, clean_environment
 
 
 def next_steps(variant: Variant, output: Path) -> list[str]:
@@ -44,7 +42,7 @@ def test_next_steps_fit_the_variant(variant: Variant, tmp_path: Path) -> None:
     steps = next_steps(variant, tmp_path)
 
     expected = [f"cd {variant.slug}", "uv sync"]
-    if variant.database != "sqlite":
+    if DATABASES[variant.database].has_server:
         expected.append("docker compose up -d db")
     expected += [
         "uv run alembic upgrade head",
@@ -56,7 +54,9 @@ def test_next_steps_fit_the_variant(variant: Variant, tmp_path: Path) -> None:
 
     project = tmp_path / variant.slug
     services = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))["services"]
-    assert ("db" in services) == (variant.database != "sqlite"), f"[{variant.id}] {services}"
+    assert ("db" in services) == DATABASES[variant.database].has_server, (
+        f"[{variant.id}] {services}"
+    )
     main = project / "src" / variant.slug / "main.py"
     assert re.search(r"^app = ", main.read_text(encoding="utf-8"), re.MULTILINE), variant.id
     assert (project / "alembic.ini").is_file(), variant.id

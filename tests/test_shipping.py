@@ -12,11 +12,8 @@ import pytest
 import yaml
 from sqlalchemy.engine import URL, make_url
 
-from .variants import Variant
+from .variants import DATABASES, Variant
 
-IMAGES = {"postgres": "postgres:16", "mysql": "mariadb:11"}
-DIALECTS = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}
-PORTS = {"postgres": 5432, "mysql": 3306}
 TOOLS = Path(sys.executable).parent
 SKIPPED_DIRECTORIES = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 
@@ -35,7 +32,7 @@ def tool(name: str, *arguments: str) -> subprocess.CompletedProcess[str]:
 
 def driver_url(variant: Variant, url: str) -> URL:
     parsed = make_url(url)
-    assert parsed.drivername == f"{DIALECTS[variant.database]}+{variant.driver}", (
+    assert parsed.drivername == variant.url_scheme, (
         f"[{variant.id}] {url} does not use the variant's driver"
     )
     return parsed
@@ -64,22 +61,22 @@ def test_workflow_uses_the_variants_database(variant: Variant, baked: Path) -> N
     job = workflow(baked)["jobs"]["check"]
     env = job["env"]
     database_url = driver_url(variant, env["DATABASE_URL"])
-    if variant.database == "sqlite":
+    if not DATABASES[variant.database].has_server:
         assert "services" not in job, f"[{variant.id}] a SQLite service needs no database server"
         assert "TEST_DATABASE_URL" not in env, variant.id
         return
     services = job["services"]
     assert set(services) == {"db"}, f"[{variant.id}] {services}"
     db = services["db"]
-    assert db["image"] == IMAGES[variant.database], f"[{variant.id}] {db['image']}"
-    port = PORTS[variant.database]
+    assert db["image"] == DATABASES[variant.database].image, f"[{variant.id}] {db['image']}"
+    port = DATABASES[variant.database].port
     assert db["ports"] == [f"{port}:{port}"], f"[{variant.id}] {db['ports']}"
     assert "--health-cmd" in db["options"], f"[{variant.id}] the job must wait for the database"
     test_url = driver_url(variant, env["TEST_DATABASE_URL"])
     for url in (database_url, test_url):
         assert url.host in {"localhost", "127.0.0.1"} and url.port == port, f"[{variant.id}] {url}"
     assert database_url.database == variant.slug, f"[{variant.id}] {database_url}"
-    name_variable = "POSTGRES_DB" if variant.database == "postgres" else "MARIADB_DATABASE"
+    name_variable = DATABASES[variant.database].database_variable
     assert db["env"][name_variable] == variant.slug, f"[{variant.id}] {db['env']}"
 
 
@@ -119,7 +116,7 @@ def test_compose_runs_the_app_after_a_healthy_database(variant: Variant, baked: 
     services = load(baked / "compose.yaml")["services"]
     app = services["app"]
     assert app["build"] == ".", variant.id
-    if variant.database == "sqlite":
+    if not DATABASES[variant.database].has_server:
         assert set(services) == {"app"}, f"[{variant.id}] {set(services)}"
         assert "data:/data" in app["volumes"], f"[{variant.id}] {app}"
         dockerfile = (baked / "Dockerfile").read_text(encoding="utf-8")
@@ -128,11 +125,15 @@ def test_compose_runs_the_app_after_a_healthy_database(variant: Variant, baked: 
         return
     assert set(services) == {"app", "db"}, f"[{variant.id}] {set(services)}"
     db = services["db"]
-    assert db["image"] == IMAGES[variant.database], f"[{variant.id}] {db['image']}"
+    assert db["image"] == DATABASES[variant.database].image, f"[{variant.id}] {db['image']}"
     assert db["healthcheck"]["test"][0] == "CMD", f"[{variant.id}] {db['healthcheck']}"
     assert app["depends_on"] == {"db": {"condition": "service_healthy"}}, f"[{variant.id}] {app}"
     url = driver_url(variant, app["environment"]["DATABASE_URL"])
-    assert (url.host, url.port, url.database) == ("db", PORTS[variant.database], variant.slug)
+    assert (url.host, url.port, url.database) == (
+        "db",
+        DATABASES[variant.database].port,
+        variant.slug,
+    )
 
 
 def test_dockerfile_is_multi_stage_non_root_and_migrates_then_serves(

@@ -1,6 +1,14 @@
-"""The template's option matrix, and how to build and run a baked variant."""
+"""The template's option matrix, what each database means to the template's suite, and how to
+build and run a baked variant: the one home of these facts in the suite.
 
+The options and their choices come from cookiecutter.json, as the hooks read them; so do the
+databases' drivers. What only the suite needs (the test servers, the images the generated
+files name) is in DATABASES below, one row per database.
+"""
+
+import json
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -17,29 +25,81 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-DATABASES = ("sqlite", "postgres", "mysql")
-MODES = ("async", "sync")
-TRANSACTION_STYLES = ("flush-commit", "begin-context")
-DRIVERS = {
-    ("sqlite", "async"): "aiosqlite",
-    ("sqlite", "sync"): "pysqlite",
-    ("postgres", "async"): "asyncpg",
-    ("postgres", "sync"): "psycopg",
-    ("mysql", "async"): "aiomysql",
-    ("mysql", "sync"): "pymysql",
-}
-# Server URLs without a driver; each variant puts its own driver in. Override to use other servers.
-SERVER_URLS = {
-    "postgres": os.environ.get(
-        "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    ),
-    "mysql": os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
-}
-START_SERVER = {
-    "postgres": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, "
-    "or `docker compose up -d postgres` in the template repository",
-    "mysql": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd, "
-    "or `docker compose up -d mysql` in the template repository",
+from local_extensions import choice_options
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+COOKIECUTTER_JSON = TEMPLATE / "cookiecutter.json"
+CHOICES = choice_options(COOKIECUTTER_JSON)
+DATABASE_FACTS: dict[str, dict[str, Any]] = json.loads(
+    COOKIECUTTER_JSON.read_text(encoding="utf-8")
+)["_databases"]
+
+
+@dataclass(frozen=True)
+class Database:
+    """What a database means to the template's suite."""
+
+    name: str
+    # Words that name it: no other database's variant may contain them.
+    words: tuple[str, ...]
+    # The container image that the generated compose file and CI workflow run, and its port.
+    image: str | None = None
+    port: int | None = None
+    # The image's environment variable that names the database it creates.
+    database_variable: str | None = None
+    # The test server's URL without a driver; each variant puts its own driver in.
+    server_url: str | None = None
+    # How to start the test server on this machine, or where else to get one.
+    start: str | None = None
+
+    @property
+    def drivers(self) -> dict[str, str]:
+        drivers: dict[str, str] = DATABASE_FACTS[self.name]["drivers"]
+        return drivers
+
+    @property
+    def requirements(self) -> set[str]:
+        """The names of the driver packages its variants declare."""
+        requirements: dict[str, str] = DATABASE_FACTS[self.name]["requirements"]
+        return {
+            re.split(r"[\[<>=!~ ]", requirement)[0]
+            for requirement in requirements.values()
+            if requirement
+        }
+
+    @property
+    def has_server(self) -> bool:
+        return self.server_url is not None
+
+
+DATABASES = {
+    database.name: database
+    for database in (
+        Database("sqlite", words=("sqlite",)),
+        Database(
+            "postgres",
+            words=("postgres",),
+            image="postgres:16",
+            port=5432,
+            database_variable="POSTGRES_DB",
+            # Override to use another server.
+            server_url=os.environ.get(
+                "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+            ),
+            start="pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, "
+            "or `docker compose up -d postgres` in the template repository",
+        ),
+        Database(
+            "mysql",
+            words=("mysql", "mariadb"),
+            image="mariadb:11",
+            port=3306,
+            database_variable="MARIADB_DATABASE",
+            server_url=os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
+            start="start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd, "
+            "or `docker compose up -d mysql` in the template repository",
+        ),
+    )
 }
 
 
@@ -59,7 +119,7 @@ class Variant:
 
     @property
     def driver(self) -> str:
-        return DRIVERS[self.database, self.mode]
+        return DATABASES[self.database].drivers[self.mode]
 
     @property
     def context(self) -> dict[str, str]:
@@ -70,11 +130,17 @@ class Variant:
             "transaction_style": self.transaction_style,
         }
 
+    @property
+    def url_scheme(self) -> str:
+        url: str = DATABASE_FACTS[self.database]["url"]
+        return url.split("://")[0].replace("{driver}", self.driver)
+
     def server_url(self) -> str | None:
-        """The test server's URL with this variant's driver, or None for SQLite."""
-        if self.database == "sqlite":
+        """The test server's URL with this variant's driver, or None without a server."""
+        server_url = DATABASES[self.database].server_url
+        if server_url is None:
             return None
-        scheme, rest = SERVER_URLS[self.database].split("://", 1)
+        scheme, rest = server_url.split("://", 1)
         return f"{scheme.split('+')[0]}+{self.driver}://{rest}"
 
 
@@ -90,7 +156,8 @@ MIGRATION_ROUND_TRIP = [
     "    main(argv=argv, prog='alembic')\n",
 ]
 
-VARIANTS = [Variant(*options) for options in product(DATABASES, MODES, TRANSACTION_STYLES)]
+OPTIONS = ("database", "mode", "transaction_style")
+VARIANTS = [Variant(*choices) for choices in product(*(CHOICES[option] for option in OPTIONS))]
 
 
 def variant_params() -> list[object]:
@@ -147,13 +214,13 @@ def server_problem(database: str) -> str | None:
     try:
         server_execute(database, "SELECT 1")
     except Exception as exc:
-        return f"{database} server at {SERVER_URLS[database]} does not answer ({exc})"
+        return f"{database} server at {DATABASES[database].server_url} does not answer ({exc})"
     return None
 
 
 def server_execute(database: str, sql: str) -> None:
     """Run one statement on the test server, outside a transaction."""
-    url = make_url(SERVER_URLS[database])
+    url = make_url(DATABASES[database].server_url)
     connection: Any
     if database == "postgres":
         connection = psycopg.connect(
@@ -186,7 +253,7 @@ def fresh_database(variant: Variant, directory: Path) -> Iterator[str]:
     """An empty database for the variant, as a URL with its own driver; dropped afterwards."""
     server_url = variant.server_url()
     if server_url is None:
-        yield f"sqlite+{variant.driver}:///{directory / 'fresh.db'}"
+        yield f"{variant.url_scheme}:///{directory / 'fresh.db'}"
         return
     name = f"tpl_{variant.slug}_{uuid.uuid4().hex[:8]}"
     server_execute(variant.database, f"CREATE DATABASE {name}")
@@ -194,3 +261,25 @@ def fresh_database(variant: Variant, directory: Path) -> Iterator[str]:
         yield server_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         server_execute(variant.database, f"DROP DATABASE IF EXISTS {name}")
+
+
+def run_baked_suite(
+    variant: Variant, project: Path, *pytest_args: str, ci: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a baked service's own test suite against the test server; fail on any failure.
+
+    With `ci`, CI=true is set, so the suite fails instead of skipping when a server is missing,
+    and a suite that skipped anything fails here: every test a variant has must run.
+    """
+    env = clean_environment(CI="true") if ci else clean_environment()
+    server_url = variant.server_url()
+    if server_url is not None:
+        env["TEST_DATABASE_URL"] = server_url
+    command = [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args]
+    completed = run(variant, project, *command, env=env)
+    summary = completed.stdout.strip().splitlines()[-1]
+    assert " passed" in summary, f"[{variant.id}] {summary}"
+    assert "failed" not in summary and "error" not in summary, f"[{variant.id}] {summary}"
+    if ci:
+        assert "skipped" not in summary, f"[{variant.id}] skipped in CI: {summary}"
+    return completed

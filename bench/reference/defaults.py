@@ -29,13 +29,14 @@ def make_copy(project: Path, slug: str, destination: Path) -> Path:
     target = destination / slug
     shutil.rmtree(destination, ignore_errors=True)
     shutil.copytree(project / "src" / slug, target)
-    db = target / "db.py"
-    source = db.read_text()
+    session = target / "database" / "session.py"
+    source = session.read_text()
     if SLOT_PARAMETER not in source:
-        raise RuntimeError(f"{db}: the admission slot parameter of get_session is not there")
-    source = source.replace(SLOT_PARAMETER, "")
-    source, removed = LIVENESS_CHECK.subn("", source)
-    if "def replace_dead_connections" in source and removed != 1:
-        raise RuntimeError(f"{db}: the call installing the liveness check is not there")
-    db.write_text(source)
+        raise RuntimeError(f"{session}: the admission slot parameter of get_session is not there")
+    session.write_text(source.replace(SLOT_PARAMETER, ""))
+    dialect = target / "database" / "dialect.py"
+    source, removed = LIVENESS_CHECK.subn("    pass\n", dialect.read_text())
+    if "import replace_dead_connections" in source and removed != 1:
+        raise RuntimeError(f"{dialect}: the call installing the liveness check is not there")
+    dialect.write_text(source)
     return destination

@@ -3,10 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from {{ cookiecutter.project_slug }}.models import Base
+from {{ cookiecutter.project_slug }}.database.base import load_all_models
 from {{ cookiecutter.project_slug }}.settings import get_settings
 
-target_metadata = Base.metadata
+target_metadata = load_all_models()
 
 
 def database_url() -> str:

@@ -1,9 +1,10 @@
 """The session convention guards itself: these tests read the service's own source with `ast`.
 
 They fail, naming the file and line, when
-- code outside `db.py` creates an engine or a session: `db.py` is the one session module;
-- code outside `services.py`, the unit of work, commits, rolls back or begins a transaction.
-  The one exception: `get_session` in `db.py` rolls back when a request fails;
+- code outside `database/session.py` creates an engine or a session: it is the one session
+  module;
+- code outside a resource's `services.py`, its unit of work, commits, rolls back or begins a
+  transaction. The one exception: `get_session` rolls back when a request fails;
 - the transaction style is mixed: a `begin()` block in a flush-commit service, or a bare
   `commit()` in a begin-context service.
 
@@ -19,7 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT_ROOT / "src" / "{{ cookiecutter.project_slug }}"
 TRANSACTION_STYLE = "{{ cookiecutter.transaction_style }}"
 
-SESSION_MODULE = "db.py"
+SESSION_MODULE = "database/session.py"
+# Units of work are found by their role: every resource package's `services.py`.
 UNIT_OF_WORK = "services.py"
 ENGINE_OR_SESSION_MAKERS = frozenset(
     {
@@ -92,6 +94,10 @@ def calls() -> Iterator[Call]:
         yield from collector.calls
 
 
+def is_unit_of_work(module: str) -> bool:
+    return module.split("/")[-1] == UNIT_OF_WORK
+
+
 def report(problem: str, offenders: list[Call]) -> str:
     lines = [f"  {call.where}: {call.name}() in {call.function}" for call in offenders]
     return "\n".join([f"{problem}:", *lines])
@@ -113,11 +119,11 @@ def test_only_the_unit_of_work_commits_rolls_back_or_begins() -> None:
         call
         for call in calls()
         if call.name in TRANSACTION_CALLS
-        and call.module != UNIT_OF_WORK
+        and not is_unit_of_work(call.module)
         and (call.module, call.function, call.name) not in ALLOWED_OUTSIDE_UNIT_OF_WORK
     ]
     assert not offenders, report(
-        f"transactions are begun, committed and rolled back in {UNIT_OF_WORK} only", offenders
+        f"transactions are begun, committed and rolled back in */{UNIT_OF_WORK} only", offenders
     )
 
 
@@ -133,6 +139,6 @@ def test_the_guard_sees_the_convention() -> None:
     """The checks above read real code: they find what the convention puts where."""
     found = {(call.module, call.name) for call in calls()}
     style_call = "commit" if TRANSACTION_STYLE == "flush-commit" else "begin"
-    assert (UNIT_OF_WORK, style_call) in found
+    assert any(is_unit_of_work(module) and name == style_call for module, name in found)
     assert (SESSION_MODULE, "rollback") in found
     assert any(module == SESSION_MODULE and name.endswith("sessionmaker") for module, name in found)

@@ -10,41 +10,9 @@ import pytest
 from fastapi import FastAPI
 
 from .database import execute
+from .helpers import assert_ordinary_requests_succeed
 
 pytestmark = pytest.mark.anyio
-
-ORDINARY_REQUESTS_AFTER_A_FAILURE = 20
-
-
-async def assert_ordinary_requests_succeed(client: httpx.AsyncClient) -> None:
-    for number in range(ORDINARY_REQUESTS_AFTER_A_FAILURE):
-        if number % 2:
-            response = await client.get("/items", params={"page_size": 5})
-            assert response.status_code == 200, response.text
-        else:
-            response = await client.post("/items", json={"name": f"after-failure-{number}"})
-            assert response.status_code == 201, response.text
-{%- if cookiecutter.database != "sqlite" %}
-
-
-async def test_integer_out_of_range_is_a_clean_422_and_later_requests_succeed(
-    client: httpx.AsyncClient,
-) -> None:
-    near_the_limit = 2**31 - 10
-    created = await client.post("/items", json={"name": "widget", "quantity": near_the_limit})
-    assert created.status_code == 201
-
-    # Each value fits the column; their sum does not, so the database itself refuses the UPDATE.
-    response = await client.post(
-        "/items/adjust-quantity", json={"name_prefix": "wid", "delta": 100}
-    )
-
-    assert response.status_code == 422
-    assert response.json() == {"detail": "A value is out of range or too long for its column."}
-    await assert_ordinary_requests_succeed(client)
-    item = await client.get(f"/items/{created.json()['id']}")
-    assert item.json()["quantity"] == near_the_limit
-{%- endif %}
 
 
 async def test_constraint_violation_is_a_clean_409_and_later_requests_succeed(

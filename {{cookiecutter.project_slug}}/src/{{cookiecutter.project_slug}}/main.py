@@ -5,10 +5,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import health, routes
-from .capacity import create_database_slots
-from .db import create_engine_from_settings, create_session_factory
+from . import health
+from .database.capacity import create_database_slots
+from .database.lifecycle import dispose
+from .database.session import create_engine_from_settings, create_session_factory
 from .errors import install_error_handlers
+from .items import routes as items
 from .settings import Settings, get_settings
 
 
@@ -22,7 +24,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        {% if cookiecutter.mode == "async" %}await {% endif %}engine.dispose()
+        await dispose(engine)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(routes.router)
+    app.include_router(items.router)
     return app
 
 

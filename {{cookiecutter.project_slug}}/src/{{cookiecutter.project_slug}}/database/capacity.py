@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import anyio
 from fastapi import Request
 
-from .settings import Settings
+from ..settings import Settings
 
 
 def create_database_slots(settings: Settings) -> anyio.Semaphore:

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from ..database.session import SessionDep
 from . import services
-from .db import SessionDep
 from .models import INTEGER_MAX, Item
 from .schemas import (
     AdjustmentResult,

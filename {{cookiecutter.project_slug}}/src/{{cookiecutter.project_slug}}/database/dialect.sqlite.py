@@ -1,0 +1,75 @@
+"""What is particular to SQLite: its settings, the few settings it needs before it behaves like
+a server database under concurrency, and what its errors mean for the client."""
+
+import sqlite3
+from typing import Any
+
+from fastapi import status
+from pydantic_settings import BaseSettings
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError
+
+# Milliseconds a connection waits for another writer's lock before failing.
+BUSY_TIMEOUT_MS = 30_000
+# Execution option of read-only units of work (see session.begin_read_only).
+READ_ONLY_OPTION = "read_only"
+
+# Read-only units of work start with a deferred BEGIN (a shared lock, WAL snapshot) instead of
+# BEGIN IMMEDIATE, so reads never queue behind a writer's lock.
+READ_ONLY_EXECUTION_OPTIONS: dict[str, Any] = {READ_ONLY_OPTION: True}
+
+ERROR_NAME_STATUS = {
+    "SQLITE_CONSTRAINT": status.HTTP_409_CONFLICT,  # unique, foreign key, check, not null
+    "SQLITE_TOOBIG": status.HTTP_422_UNPROCESSABLE_CONTENT,  # string or blob too big
+    "SQLITE_BUSY": status.HTTP_503_SERVICE_UNAVAILABLE,  # locked past the busy timeout: retry
+    "SQLITE_LOCKED": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "SQLITE_CANTOPEN": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "SQLITE_IOERR": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "SQLITE_FULL": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+class DialectSettings(BaseSettings):
+    """The settings that have SQLite's own defaults."""
+
+    # Seconds after which a connection is replaced; -1 keeps connections until they fail.
+    pool_recycle: int = {{ cookiecutter.__pool_recycle }}
+
+
+def configure_engine(engine: Engine, _settings: DialectSettings) -> None:
+    """WAL journal, busy timeout, foreign keys, and BEGIN IMMEDIATE transactions.
+
+    The driver's own transaction handling is switched off and every transaction that may write
+    starts with BEGIN IMMEDIATE: one that reads and then writes would otherwise fail at once with
+    "database is locked" when another writer holds the lock, and SAVEPOINTs would not work.
+    Read-only units of work start with a plain (deferred) BEGIN: in WAL mode they read a snapshot
+    while a writer works, instead of queueing for the write lock.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def status_for(exc: DBAPIError) -> int | None:
+    """The HTTP status for a database error, from its extended result code; None when the
+    error carries no result code."""
+    driver_exception = exc.driver_exception
+    if not isinstance(driver_exception, sqlite3.Error) or not driver_exception.sqlite_errorname:
+        return None
+    # e.g. SQLITE_CONSTRAINT_UNIQUE: the primary result code is the first two words.
+    primary = "_".join(driver_exception.sqlite_errorname.split("_")[:2])
+    # Any other code (SQLITE_ERROR: a syntax error, an unknown column, ...) is a bug in the service.
+    return ERROR_NAME_STATUS.get(primary, status.HTTP_500_INTERNAL_SERVER_ERROR)

@@ -1,0 +1,69 @@
+"""The one home of the engine, the session factory and the per-request session.
+
+The team's session convention, enforced here:
+
+- one AsyncSession per request, from `get_session`; never a module-level session, never
+  `scoped_session`, so a failed transaction can never leak into another request;
+- `get_session` rolls back on any exception (an HTTPException included) and always closes;
+- it never commits: the unit of work (each resource's `services.py`) commits before the
+  response is built, because code after `yield` runs after the client already has its answer;
+- a request gets its session only after a database slot (`capacity.py`), so no more requests
+  hold sessions than the pool has connections.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from ..settings import Settings
+from .capacity import database_slot
+from .dialect import READ_ONLY_EXECUTION_OPTIONS, configure_engine
+
+
+def create_engine_from_settings(settings: Settings) -> AsyncEngine:
+    engine = create_async_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout,
+        pool_recycle=settings.pool_recycle,
+        echo=settings.echo,
+    )
+    configure_engine(engine.sync_engine, settings)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # The unit of work commits before the response is built; expire_on_commit=False lets the
+    # response read the committed objects without another round trip to the database.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session(
+    request: Request,
+    _slot: Annotated[None, Depends(database_slot)],
+) -> AsyncIterator[AsyncSession]:
+    session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with session_factory() as session:
+        try:
+            yield session
+        except Exception:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def begin_read_only(session: AsyncSession) -> None:
+    """Start a unit of work that never writes, in the cheapest mode that is safe for it
+    (the dialect's READ_ONLY_EXECUTION_OPTIONS). Call it before the unit of work's first
+    statement."""
+    await session.connection(execution_options=READ_ONLY_EXECUTION_OPTIONS)

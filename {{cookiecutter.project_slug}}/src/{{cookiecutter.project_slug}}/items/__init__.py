@@ -1,0 +1,1 @@
+"""Items: the stock the service keeps, one row per named item."""

@@ -1,0 +1,20 @@
+"""The items table."""
+
+from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..database.base import Base
+
+NAME_MAX_LENGTH = 100
+# Largest value of a 32-bit INTEGER column.
+INTEGER_MAX = 2**31 - 1
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_non_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), unique=True)
+    # A 32-bit INTEGER on purpose: values past its range must fail cleanly, not poison the session.
+    quantity: Mapped[int] = mapped_column(Integer, default=0)

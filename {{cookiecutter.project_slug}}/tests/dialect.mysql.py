@@ -1,0 +1,37 @@
+"""What the tests need to know of MySQL: how a database of the test run's own is made and
+dropped, and how the server closes the service's connections."""
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import anyio
+
+from .server import created_database as created_server_database
+from .server import execute_on_server
+
+
+def created_database(_directory: Path) -> AbstractContextManager[str]:
+    return created_server_database(
+        "CREATE DATABASE {name} CHARACTER SET utf8mb4", "DROP DATABASE {name}"
+    )
+
+
+async def kill_other_connections(database_url: str) -> int:
+    """KILL every other connection to the database; return once the server has closed them."""
+    rows = await execute_on_server(
+        database_url,
+        "SELECT id FROM information_schema.processlist"
+        " WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+    )
+    ids = [str(row.id) for row in rows]
+    if not ids:
+        return 0
+    await execute_on_server(database_url, *(f"KILL {id_}" for id_ in ids))
+    remaining = (
+        f"SELECT count(*) FROM information_schema.processlist WHERE id IN ({', '.join(ids)})"
+    )
+    with anyio.fail_after(10):
+        while True:
+            if not (await execute_on_server(database_url, remaining))[0][0]:
+                return len(ids)
+            await anyio.sleep(0.01)

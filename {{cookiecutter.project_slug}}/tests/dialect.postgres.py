@@ -1,0 +1,24 @@
+"""What the tests need to know of PostgreSQL: how a database of the test run's own is made and
+dropped, and how the server closes the service's connections."""
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from .server import created_database as created_server_database
+from .server import execute_on_server
+
+
+def created_database(_directory: Path) -> AbstractContextManager[str]:
+    # FORCE: a connection a test left behind must not keep the database alive.
+    return created_server_database("CREATE DATABASE {name}", "DROP DATABASE {name} WITH (FORCE)")
+
+
+async def kill_other_connections(database_url: str) -> int:
+    """Terminate every other connection to the database; return once the server has closed
+    them (the timeout makes pg_terminate_backend wait for that)."""
+    rows = await execute_on_server(
+        database_url,
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    return len(rows)

@@ -1,0 +1,11 @@
+"""What the tests need to know of SQLite: a database of the test run's own is a new file."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def created_database(directory: Path) -> Iterator[str]:
+    """A new database file in `directory`; its URL."""
+    yield f"{{ cookiecutter.__url_scheme }}:///{directory / 'test.db'}"

@@ -1,0 +1,47 @@
+"""Helpers of the test modules: concurrent requests, items made through the API, and what the
+database holds."""
+
+from typing import Any
+
+import anyio
+import httpx
+from fastapi import FastAPI
+
+from .database import execute
+
+ORDINARY_REQUESTS_AFTER_A_FAILURE = 20
+
+
+async def gather(*requests: Any) -> list[httpx.Response]:
+    """Send requests concurrently; return their responses in order."""
+    responses: list[httpx.Response | None] = [None] * len(requests)
+
+    async def send(index: int, request: Any) -> None:
+        responses[index] = await request
+
+    async with anyio.create_task_group() as tasks:
+        for index, request in enumerate(requests):
+            tasks.start_soon(send, index, request)
+    return [response for response in responses if response is not None]
+
+
+async def create(client: httpx.AsyncClient, name: str, quantity: int = 0) -> dict[str, Any]:
+    response = await client.post("/items", json={"name": name, "quantity": quantity})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def stored_items(app: FastAPI) -> dict[str, int]:
+    rows = await execute(app.state.engine, "SELECT name, quantity FROM items")
+    return {row.name: row.quantity for row in rows}
+
+
+async def assert_ordinary_requests_succeed(client: httpx.AsyncClient) -> None:
+    for number in range(ORDINARY_REQUESTS_AFTER_A_FAILURE):
+        if number % 2:
+            response = await client.get("/items", params={"page_size": 5})
+            assert response.status_code == 200, response.text
+        else:
+            response = await client.post("/items", json={"name": f"after-failure-{number}"})
+            assert response.status_code == 201, response.text
