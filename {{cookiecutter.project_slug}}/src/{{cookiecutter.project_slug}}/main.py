@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from . import health
 from .database.capacity import create_database_slots
+from .database.dialect import check_connection_budget
 from .database.lifecycle import dispose
 from .database.session import create_engine_from_settings, create_session_factory
 from .errors import install_error_handlers
@@ -17,13 +18,20 @@ from .settings import Settings, get_settings
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The schema comes from `alembic upgrade head`; the app never creates tables itself.
-    engine = create_engine_from_settings(app.state.settings)
+    # Every uvicorn worker runs the lifespan after it has started, so each has an engine and
+    # pool of its own: no connection is ever shared across fork.
+    settings: Settings = app.state.settings
+    engine = create_engine_from_settings(settings)
     app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
-    app.state.database_slots = create_database_slots(app.state.settings)
+    app.state.session_factory = create_session_factory(engine, settings)
+    app.state.database_slots = create_database_slots(settings)
     try:
+        await check_connection_budget(engine, settings)
         yield
     finally:
+        # After SIGTERM uvicorn stops accepting, lets the requests in flight finish (at most
+        # --timeout-graceful-shutdown seconds), then ends the lifespan: the pool's connections
+        # are closed here, so none is left open on the server.
         await dispose(engine)
 
 

@@ -28,6 +28,13 @@ class Settings(DialectSettings):
     # Seconds /health/ready waits for the database before answering 503.
     ready_timeout: float = Field(default=3.0, gt=0)
     echo: bool = False
+    # Uvicorn worker processes per replica, each with its own pool. Uvicorn reads
+    # WEB_CONCURRENCY too (the default of --workers): set it there, not with --workers, so the
+    # service knows its real number of pools.
+    web_concurrency: int = Field(default=1, ge=1)
+    # Seconds `alembic upgrade head` waits for another replica's migration to finish before it
+    # gives up (see migrations/env.py).
+    migration_lock_timeout: float = Field(default=300.0, gt=0)
 
     @property
     def pool_capacity(self) -> int:

@@ -1,14 +1,18 @@
 """What is particular to MySQL and MariaDB: their settings, how the engine is set up for them,
-and what their errors mean for the client."""
+how migrations take turns, and what their errors mean for the client."""
 
-from typing import Any
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
 
 from fastapi import status
 from pydantic import Field
-from pydantic_settings import BaseSettings
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from .budget import BudgetSettings
+from .budget import check_connection_budget as check_connection_budget
 from .dead_connections import replace_dead_connections
 
 # Read-only units of work keep their transaction: under MySQL's REPEATABLE READ it gives all their
@@ -38,8 +42,16 @@ ERROR_NUMBER_STATUS = {
 CLIENT_ERRORS = range(2000, 3000)  # raised by the client library: mostly lost connections
 
 
-class DialectSettings(BaseSettings):
+# The name of migrations' lock, prefixed with the database's: GET_LOCK names are server-wide.
+MIGRATION_LOCK_SUFFIX = ".alembic-migrations"
+
+
+class DialectSettings(BudgetSettings):
     """The settings that only MySQL services have, or that have its own defaults."""
+
+    # MySQL and MariaDB reserve one connection beyond max_connections for a SUPER user, so all
+    # of max_connections is the service's.
+    connection_limit_query: ClassVar[str] = "SELECT @@max_connections, 0"
 
     # Seconds after which a connection is replaced; -1 keeps connections until they fail.
     pool_recycle: int = {{ cookiecutter.__pool_recycle }}
@@ -48,8 +60,41 @@ class DialectSettings(BaseSettings):
     pool_ping_after_idle: float = Field(default=1.0, ge=0)
 
 
+def engine_options(_settings: DialectSettings) -> dict[str, Any]:
+    """The engine's arguments that depend on the database: none for MySQL."""
+    return {}
+
+
+def read_only_execution_options(_settings: DialectSettings) -> dict[str, Any]:
+    return READ_ONLY_EXECUTION_OPTIONS
+
+
 def configure_engine(engine: Engine, settings: DialectSettings) -> None:
     replace_dead_connections(engine, ping_after_idle=settings.pool_ping_after_idle)
+
+
+@contextmanager
+def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
+    """One migration at a time: enter it inside Alembic's transaction, before any migration.
+
+    GET_LOCK belongs to a connection, not a transaction (MySQL's DDL commits implicitly anyway),
+    so it is held on a connection of its own, which leaves the migrations' transaction as Alembic
+    expects it; closing that connection releases the lock even if the process dies. Raises
+    TimeoutError after `timeout` seconds of waiting.
+    """
+    params = {"suffix": MIGRATION_LOCK_SUFFIX, "timeout": max(0, math.ceil(timeout))}
+    with connection.engine.connect() as lock_connection:
+        got = lock_connection.execute(
+            text("SELECT GET_LOCK(CONCAT(DATABASE(), :suffix), :timeout)"), params
+        ).scalar()
+        if got != 1:
+            raise TimeoutError
+        try:
+            yield
+        finally:
+            lock_connection.execute(
+                text("SELECT RELEASE_LOCK(CONCAT(DATABASE(), :suffix))"), params
+            )
 
 
 def status_for(exc: DBAPIError) -> int | None:

@@ -1,19 +1,35 @@
-"""What is particular to PostgreSQL: its settings, how the engine is set up for it, and what
-its errors mean for the client."""
+"""What is particular to PostgreSQL: its settings, how the engine is set up for it (directly or
+behind PgBouncer), how migrations take turns, and what its errors mean for the client."""
 
-from typing import Any
+import hashlib
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar, Literal
 
 from fastapi import status
 from pydantic import Field
-from pydantic_settings import BaseSettings
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from .budget import BudgetSettings
+from .budget import check_connection_budget as check_connection_budget
 from .dead_connections import replace_dead_connections
+from .driver_state import POOLER_CONNECT_ARGS
 
 # Read-only units of work run without BEGIN and COMMIT: under PostgreSQL's READ COMMITTED every
 # statement takes its own snapshot anyway, so the transaction would only add two round trips.
 READ_ONLY_EXECUTION_OPTIONS: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+# Behind a transaction pooler they keep their transaction: outside one, PgBouncer may send the
+# driver's prepare and its execute to two different server connections.
+POOLED_READ_ONLY_EXECUTION_OPTIONS: dict[str, Any] = {}
+
+# The key of migrations' advisory lock: any stable 64-bit number, the same in every replica.
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.blake2b(b"alembic-migrations", digest_size=8).digest(), "big", signed=True
+)
+# SQLSTATE of "canceling statement due to lock timeout".
+LOCK_NOT_AVAILABLE = "55P03"
 
 # SQLSTATE is the same whatever the driver: asyncpg's and psycopg's exceptions both carry it,
 # while their exception classes (and so SQLAlchemy's wrappers) differ.
@@ -27,8 +43,20 @@ SQLSTATE_CLASS_STATUS = {
 }
 
 
-class DialectSettings(BaseSettings):
+class DialectSettings(BudgetSettings):
     """The settings that only PostgreSQL services have, or that have its own defaults."""
+
+    # "pgbouncer" when DATABASE_URL points at PgBouncer (or another pooler) in transaction pool
+    # mode: the driver then prepares no named statements and read-only units of work keep their
+    # transaction, so that no statement depends on the server connection of the one before.
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # Connections the server accepts, and those kept for superusers (and, from PostgreSQL 16,
+    # for pg_use_reserved_connections), which the service cannot use.
+    connection_limit_query: ClassVar[str] = (
+        "SELECT current_setting('max_connections')::int,"
+        " current_setting('superuser_reserved_connections')::int"
+        " + coalesce(current_setting('reserved_connections', true)::int, 0)"
+    )
 
     # Seconds after which a connection is replaced; -1 keeps connections until they fail.
     pool_recycle: int = {{ cookiecutter.__pool_recycle }}
@@ -36,9 +64,52 @@ class DialectSettings(BaseSettings):
     # one idle for longer than this many seconds is also pinged first (0: ping every checkout).
     pool_ping_after_idle: float = Field(default=1.0, ge=0)
 
+    @property
+    def behind_transaction_pooler(self) -> bool:
+        return self.database_pooler != "none"
+
+
+def engine_options(settings: DialectSettings) -> dict[str, Any]:
+    """The engine's arguments that depend on the database: the driver's, behind a pooler."""
+    if settings.behind_transaction_pooler:
+        return {"connect_args": dict(POOLER_CONNECT_ARGS)}
+    return {}
+
+
+def read_only_execution_options(settings: DialectSettings) -> dict[str, Any]:
+    if settings.behind_transaction_pooler:
+        return POOLED_READ_ONLY_EXECUTION_OPTIONS
+    return READ_ONLY_EXECUTION_OPTIONS
+
 
 def configure_engine(engine: Engine, settings: DialectSettings) -> None:
     replace_dead_connections(engine, ping_after_idle=settings.pool_ping_after_idle)
+
+
+@contextmanager
+def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
+    """One migration at a time: enter it inside Alembic's transaction, before any migration.
+
+    The advisory lock is the transaction's (PostgreSQL runs all migrations in one), so it also
+    holds behind a transaction pooler, where a session's lock would not; it is released when the
+    migrations commit or fail. Raises TimeoutError after `timeout` seconds of waiting.
+    """
+    previous = connection.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    # lock_timeout bounds the wait; it is set back at once, so the migrations keep their own.
+    connection.execute(
+        text("SELECT set_config('lock_timeout', :timeout, true)"),
+        {"timeout": f"{max(1, math.ceil(timeout * 1000))}ms"},
+    )
+    try:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    except DBAPIError as error:
+        if getattr(error.driver_exception, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise TimeoutError from error
+        raise
+    connection.execute(
+        text("SELECT set_config('lock_timeout', :previous, true)"), {"previous": previous}
+    )
+    yield
 
 
 def status_for(exc: DBAPIError) -> int | None:

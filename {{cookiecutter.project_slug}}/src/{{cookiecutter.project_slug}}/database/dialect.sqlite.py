@@ -1,13 +1,20 @@
 """What is particular to SQLite: its settings, the few settings it needs before it behaves like
 a server database under concurrency, and what its errors mean for the client."""
 
+import fcntl
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import status
 from pydantic_settings import BaseSettings
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
+
+from .lifecycle import ServiceEngine
 
 # Milliseconds a connection waits for another writer's lock before failing.
 BUSY_TIMEOUT_MS = 30_000
@@ -17,6 +24,8 @@ READ_ONLY_OPTION = "read_only"
 # Read-only units of work start with a deferred BEGIN (a shared lock, WAL snapshot) instead of
 # BEGIN IMMEDIATE, so reads never queue behind a writer's lock.
 READ_ONLY_EXECUTION_OPTIONS: dict[str, Any] = {READ_ONLY_OPTION: True}
+# Seconds between two tries for the migration lock file.
+MIGRATION_LOCK_POLL = 0.1
 
 ERROR_NAME_STATUS = {
     "SQLITE_CONSTRAINT": status.HTTP_409_CONFLICT,  # unique, foreign key, check, not null
@@ -34,6 +43,19 @@ class DialectSettings(BaseSettings):
 
     # Seconds after which a connection is replaced; -1 keeps connections until they fail.
     pool_recycle: int = {{ cookiecutter.__pool_recycle }}
+
+
+def engine_options(_settings: DialectSettings) -> dict[str, Any]:
+    """The engine's arguments that depend on the database: none for SQLite."""
+    return {}
+
+
+def read_only_execution_options(_settings: DialectSettings) -> dict[str, Any]:
+    return READ_ONLY_EXECUTION_OPTIONS
+
+
+async def check_connection_budget(_engine: ServiceEngine, _settings: DialectSettings) -> None:
+    """SQLite has no server and so no connection limit to check."""
 
 
 def configure_engine(engine: Engine, _settings: DialectSettings) -> None:
@@ -61,6 +83,32 @@ def configure_engine(engine: Engine, _settings: DialectSettings) -> None:
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
+    """One migration at a time: an exclusive lock on a file beside the database file, so the
+    processes that migrate one file at once take turns. Raises TimeoutError after `timeout`
+    seconds of waiting. An in-memory database belongs to one process and needs none."""
+    database = connection.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        yield
+        return
+    lock_path = Path(database).with_name(f"{Path(database).name}.migration-lock")
+    with lock_path.open("a") as lock_file:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError from None
+                time.sleep(MIGRATION_LOCK_POLL)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def status_for(exc: DBAPIError) -> int | None:

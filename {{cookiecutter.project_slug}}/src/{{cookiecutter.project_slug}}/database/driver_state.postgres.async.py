@@ -1,6 +1,24 @@
-"""What asyncpg knows about a pooled connection without asking the server."""
+"""What asyncpg knows about a pooled connection without asking the server, and how it talks
+through a transaction pooler."""
 
+import uuid
 from typing import Any
+
+
+def unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+# Behind a transaction pooler (PgBouncer) each transaction may run on another server connection.
+# asyncpg names its prepared statements per connection and caches them, so the next transaction
+# finds "prepared statement ... does not exist" (or "already exists"). Unique names and no caches
+# make every statement stand alone (SQLAlchemy's asyncpg dialect docs, "Prepared Statement Name
+# with PGBouncer").
+POOLER_CONNECT_ARGS: dict[str, Any] = {
+    "prepared_statement_name_func": unique_statement_name,
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+}
 
 
 def closed_by_server(driver_connection: Any) -> bool:

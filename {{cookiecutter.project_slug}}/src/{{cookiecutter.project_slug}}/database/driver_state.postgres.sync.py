@@ -1,7 +1,14 @@
-"""What psycopg's socket tells about a pooled connection without asking the server."""
+"""What psycopg's socket tells about a pooled connection without asking the server, and how it
+talks through a transaction pooler."""
 
 import select
 from typing import Any
+
+# Behind a transaction pooler (PgBouncer) each transaction may run on another server connection.
+# psycopg prepares a query on the server after it ran 5 times on a connection (_pg3_N), which
+# another transaction then finds missing or already there; prepare_threshold=None never prepares
+# (psycopg docs, "Server-side binding", PgBouncer).
+POOLER_CONNECT_ARGS: dict[str, Any] = {"prepare_threshold": None}
 
 
 def closed_by_server(driver_connection: Any) -> bool:

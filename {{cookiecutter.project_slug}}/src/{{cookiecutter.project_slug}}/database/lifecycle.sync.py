@@ -1,7 +1,13 @@
-"""The engine as the event loop sees it: probed by the readiness check, disposed at shutdown."""
+"""The engine as the event loop sees it: probed by the readiness check and the start-up checks,
+disposed at shutdown."""
+
+from typing import Any
 
 import anyio
 from sqlalchemy import Engine, text
+
+# The engine the app holds, whatever the mode.
+ServiceEngine = Engine
 
 
 async def ping(engine: Engine) -> None:
@@ -16,6 +22,16 @@ async def ping(engine: Engine) -> None:
             connection.execute(text("SELECT 1"))
 
     await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+
+
+async def fetch_row(engine: Engine, sql: str) -> tuple[Any, ...]:
+    """The one row of a query, on a connection of its own, in a worker thread."""
+
+    def run() -> tuple[Any, ...]:
+        with engine.connect() as connection:
+            return tuple(connection.execute(text(sql)).one())
+
+    return await anyio.to_thread.run_sync(run)
 
 
 async def dispose(engine: Engine) -> None:

@@ -12,7 +12,7 @@ The team's session convention, enforced here:
 """
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import (
@@ -24,7 +24,10 @@ from sqlalchemy.ext.asyncio import (
 
 from ..settings import Settings
 from .capacity import database_slot
-from .dialect import READ_ONLY_EXECUTION_OPTIONS, configure_engine
+from .dialect import configure_engine, engine_options, read_only_execution_options
+
+# Key of the session factory's info: the execution options of read-only units of work.
+READ_ONLY_OPTIONS = "read_only_execution_options"
 
 
 def create_engine_from_settings(settings: Settings) -> AsyncEngine:
@@ -35,15 +38,20 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.pool_timeout,
         pool_recycle=settings.pool_recycle,
         echo=settings.echo,
+        **engine_options(settings),
     )
     configure_engine(engine.sync_engine, settings)
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_session_factory(
+    engine: AsyncEngine,
+    settings: Settings,
+) -> async_sessionmaker[AsyncSession]:
     # The unit of work commits before the response is built; expire_on_commit=False lets the
     # response read the committed objects without another round trip to the database.
-    return async_sessionmaker(engine, expire_on_commit=False)
+    read_only: dict[str, Any] = read_only_execution_options(settings)
+    return async_sessionmaker(engine, expire_on_commit=False, info={READ_ONLY_OPTIONS: read_only})
 
 
 async def get_session(
@@ -64,6 +72,6 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 async def begin_read_only(session: AsyncSession) -> None:
     """Start a unit of work that never writes, in the cheapest mode that is safe for it
-    (the dialect's READ_ONLY_EXECUTION_OPTIONS). Call it before the unit of work's first
+    (the dialect's `read_only_execution_options`). Call it before the unit of work's first
     statement."""
-    await session.connection(execution_options=READ_ONLY_EXECUTION_OPTIONS)
+    await session.connection(execution_options=session.info[READ_ONLY_OPTIONS])

@@ -1,0 +1,82 @@
+"""Start-up check: every pool of every worker of every replica must fit in the server's limit.
+
+Pools multiply: WEB_CONCURRENCY workers x (POOL_SIZE + MAX_OVERFLOW) x REPLICAS connections can
+be open at once. Past the server's limit the service does not fail at start but under load,
+with "too many connections"; this check makes it fail at start instead, naming every number.
+"""
+
+import logging
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from .lifecycle import ServiceEngine, fetch_row
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class ConnectionBudgetError(RuntimeError):
+    """The service's pools together may open more connections than the server allows."""
+
+
+class BudgetSettings(BaseSettings):
+    """The settings of the connection budget, shared by the databases with a server."""
+
+    # Replicas (containers, pods) of this service that share the database server.
+    replicas: int = Field(default=1, ge=1)
+    # At start-up, compare all pools with the server's limit: "error" refuses to start when over
+    # budget, "warn" logs and starts, "off" does not check.
+    connection_budget: Literal["error", "warn", "off"] = "error"
+    # One row: the connections the server accepts, and those it keeps for others (superusers)
+    # that the service cannot use. Each dialect fills it in.
+    connection_limit_query: ClassVar[str]
+
+    @property
+    def behind_transaction_pooler(self) -> bool:
+        """A transaction pooler owns the server's connections, not this service's pools."""
+        return False
+
+
+def budget_message(settings: "Settings", max_connections: int, reserved: int) -> str | None:
+    """None when the budget holds; otherwise one line naming every number and what to change."""
+    needed = settings.web_concurrency * settings.pool_capacity * settings.replicas
+    available = max_connections - reserved
+    if needed <= available:
+        return None
+    return (
+        f"Connection budget exceeded: WEB_CONCURRENCY={settings.web_concurrency} workers x "
+        f"(POOL_SIZE={settings.pool_size} + MAX_OVERFLOW={settings.max_overflow}) x "
+        f"REPLICAS={settings.replicas} = {needed} connections, but the server allows "
+        f"{available} (max_connections={max_connections} - {reserved} reserved). Lower "
+        "POOL_SIZE, WEB_CONCURRENCY or REPLICAS, raise the server's max_connections, or set "
+        "CONNECTION_BUDGET=warn to start anyway."
+    )
+
+
+async def check_connection_budget(engine: ServiceEngine, settings: "Settings") -> None:
+    """Raise ConnectionBudgetError (or warn, with CONNECTION_BUDGET=warn) when over budget."""
+    if settings.connection_budget == "off":
+        return
+    if settings.behind_transaction_pooler:
+        logger.info(
+            "Connection budget not checked: behind a transaction pooler the server's "
+            "connections are the pooler's (its pool size), not this service's pools."
+        )
+        return
+    try:
+        limit = await fetch_row(engine, settings.connection_limit_query)
+    except Exception as error:
+        # The service starts without its database: readiness answers 503 until it is there.
+        logger.warning("Connection budget not checked: the database did not answer (%r).", error)
+        return
+    message = budget_message(settings, int(limit[0]), int(limit[1]))
+    if message is None:
+        return
+    if settings.connection_budget == "warn":
+        logger.warning(message)
+        return
+    raise ConnectionBudgetError(message)
