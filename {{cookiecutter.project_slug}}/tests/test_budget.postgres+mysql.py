@@ -1,0 +1,95 @@
+"""The connection budget: every pool of every worker and replica against the server's limit.
+
+The server's configuration is never changed: the tests read its real limit and choose
+workers, pool sizes and replicas on either side of it.
+"""
+
+import logging
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import make_url
+
+from {{ cookiecutter.project_slug }}.database.budget import ConnectionBudgetError
+from {{ cookiecutter.project_slug }}.settings import Settings
+
+from .server import execute_on_server
+from .serving import serve
+
+pytestmark = pytest.mark.anyio
+
+
+async def server_limit(database_url: str) -> tuple[int, int]:
+    """The server's max_connections, and the connections it keeps for others."""
+    rows = await execute_on_server(database_url, Settings.connection_limit_query)
+    max_connections, reserved = tuple(rows[0])
+    return int(max_connections), int(reserved)
+
+
+async def test_over_budget_start_up_fails_naming_every_number(database_url: str) -> None:
+    max_connections, reserved = await server_limit(database_url)
+    available = max_connections - reserved
+    # 2 workers x (2 + 1) x replicas: the fewest replicas that do not fit.
+    replicas = available // 6 + 1
+    settings = Settings(
+        database_url=database_url, web_concurrency=2, pool_size=2, max_overflow=1, replicas=replicas
+    )
+    with pytest.raises(ConnectionBudgetError) as raised:
+        async with serve(settings):
+            pass
+    message = str(raised.value)
+    assert "\n" not in message
+    assert f"= {6 * replicas} connections" in message
+    limit = f"allows {available} (max_connections={max_connections} - {reserved} reserved)"
+    assert limit in message
+    for number in ("WEB_CONCURRENCY=2", "POOL_SIZE=2", "MAX_OVERFLOW=1", f"REPLICAS={replicas}"):
+        assert number in message
+    assert "CONNECTION_BUDGET=warn" in message
+
+
+async def test_exactly_at_budget_the_service_starts_and_serves(database_url: str) -> None:
+    max_connections, reserved = await server_limit(database_url)
+    settings = Settings(
+        database_url=database_url,
+        web_concurrency=1,
+        pool_size=1,
+        replicas=max_connections - reserved,
+    )
+    async with serve(settings) as (_, client):
+        assert (await client.get("/items")).status_code == 200
+
+
+async def test_over_budget_with_warn_starts_and_says_why(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    max_connections, _ = await server_limit(database_url)
+    settings = Settings(
+        database_url=database_url,
+        pool_size=1,
+        replicas=max_connections + 1,
+        connection_budget="warn",
+    )
+    with caplog.at_level(logging.WARNING):
+        async with serve(settings) as (_, client):
+            assert (await client.get("/items")).status_code == 200
+    assert any("Connection budget exceeded" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unreachable_database_does_not_stop_start_up(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = make_url(database_url).set(host="127.0.0.1", port=1)
+    settings = Settings(database_url=url.render_as_string(hide_password=False))
+    with caplog.at_level(logging.WARNING):
+        async with serve(settings):
+            pass
+    assert any("budget not checked" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("web_concurrency", 0), ("replicas", -1), ("connection_budget", "maybe")],
+)
+def test_a_bad_budget_setting_is_refused_naming_it(setting: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=setting):
+        Settings.model_validate({setting: value})

@@ -1,0 +1,154 @@
+"""The service behind a real PgBouncer in transaction pool mode (DATABASE_POOLER=pgbouncer).
+
+Behind a transaction pooler consecutive transactions of one client connection may run on
+different server connections, so nothing may rely on a server-side prepared statement outliving
+its transaction. The session convention's own tests run here again, through PgBouncer; the
+negative control shows that the same traffic fails without the setting.
+"""
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from {{ cookiecutter.project_slug }}.settings import Settings
+
+from . import test_concurrency, test_out_of_range, test_session_convention
+from .database import execute
+from .pgbouncer import PgBouncer
+from .pgbouncer import pgbouncer as pgbouncer
+from .serving import serve
+
+pytestmark = pytest.mark.anyio
+
+# Concurrent requests of the traffic test: the smallest burst that made the negative control
+# fail in every trial with both drivers. psycopg prepares a query only after its fifth run on a
+# connection, so it takes about this many requests before one lands on the wrong connection;
+# asyncpg fails from about 20.
+REQUESTS = 120
+# What the drivers say when a prepared statement is missing, already there, or another one.
+PREPARED_STATEMENT_ERRORS = ("prepared statement", "_pg3_", "__asyncpg_stmt_")
+
+# The session convention's tests, collected here again so they run through PgBouncer: the
+# `served` fixture below hands them an app behind it.
+for _module in (test_session_convention, test_out_of_range, test_concurrency):
+    for _name, _test in vars(_module).items():
+        if _name.startswith("test_"):
+            globals()[_name] = _test
+
+
+@pytest.fixture
+async def served(
+    database_url: str, pgbouncer: PgBouncer
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with DATABASE_POOLER=pgbouncer, talking to PgBouncer, on an empty items table."""
+    settings = Settings(database_url=pgbouncer.url_for(database_url), database_pooler="pgbouncer")
+    async with serve(settings) as (app, client):
+        await execute(app.state.engine, "DELETE FROM items")
+        yield app, client
+
+
+async def mixed_traffic(settings: Settings, direct_url: str) -> tuple[Counter[int], set[str]]:
+    """REQUESTS concurrent GET one / GET page / POST / PATCH through the real app. Returns the
+    status counts and the names acknowledged (201) but not stored."""
+    statuses: Counter[int] = Counter()
+    acknowledged: set[str] = set()
+    # Seeded through a direct connection, so the seeding cannot trip over the pooler.
+    async with serve(Settings(database_url=direct_url)) as (direct, _):
+        await execute(direct.state.engine, "DELETE FROM items")
+        for number in range(10):
+            await execute(
+                direct.state.engine,
+                "INSERT INTO items (name, quantity) VALUES (:name, 1)",
+                name=f"seed-{number}",
+            )
+        ids = [row.id for row in await execute(direct.state.engine, "SELECT id FROM items")]
+
+    async with serve(settings) as (_, client):
+
+        async def one(number: int) -> None:
+            item_id = ids[number % len(ids)]
+            response: httpx.Response
+            if number % 4 == 0:
+                response = await client.get(f"/items/{item_id}")
+            elif number % 4 == 1:
+                response = await client.get("/items", params={"page_size": 5})
+            elif number % 4 == 2:
+                name = f"new-{uuid.uuid4().hex[:12]}"
+                response = await client.post("/items", json={"name": name, "quantity": 1})
+                if response.status_code == 201:
+                    acknowledged.add(name)
+            else:
+                response = await client.patch(f"/items/{item_id}", json={"quantity": number})
+            statuses[response.status_code] += 1
+
+        async with anyio.create_task_group() as tasks:
+            for number in range(REQUESTS):
+                tasks.start_soon(one, number)
+
+    async with serve(Settings(database_url=direct_url)) as (direct, _):
+        stored = {row.name for row in await execute(direct.state.engine, "SELECT name FROM items")}
+    return statuses, acknowledged - stored
+
+
+def logged_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The first line of every logged error or warning, with its exception's."""
+    errors = []
+    for record in caplog.records:
+        if record.levelno < logging.WARNING:
+            continue
+        exception: Any = record.exc_info[1] if record.exc_info else ""
+        errors.append(f"{record.getMessage()} {exception}".splitlines()[0])
+    return errors
+
+
+async def test_traffic_through_pgbouncer_succeeds_with_the_setting(
+    database_url: str, pgbouncer: PgBouncer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(database_url=pgbouncer.url_for(database_url), database_pooler="pgbouncer")
+    statuses, lost = await mixed_traffic(settings, database_url)
+    assert set(statuses) <= {200, 201}, (dict(statuses), logged_errors(caplog)[:3])
+    assert statuses[201] == REQUESTS // 4
+    assert not lost
+
+
+async def test_negative_control_the_same_traffic_fails_without_the_setting(
+    database_url: str, pgbouncer: PgBouncer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(database_url=pgbouncer.url_for(database_url), database_pooler="none")
+    statuses, lost = await mixed_traffic(settings, database_url)
+    failed = statuses[500] + statuses[503]
+    assert failed, f"the traffic did not bite without DATABASE_POOLER: {dict(statuses)}"
+    errors = logged_errors(caplog)
+    assert any(kind in error for error in errors for kind in PREPARED_STATEMENT_ERRORS), errors
+    # Even then, a write acknowledged to its client is stored.
+    assert not lost
+
+
+async def test_the_connection_budget_is_not_checked_behind_the_pooler(
+    database_url: str, pgbouncer: PgBouncer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Far over any server's limit: behind the pooler these are PgBouncer's clients, not the
+    # server's connections.
+    settings = Settings(
+        database_url=pgbouncer.url_for(database_url),
+        database_pooler="pgbouncer",
+        web_concurrency=1000,
+        replicas=1000,
+    )
+    with caplog.at_level(logging.INFO):
+        async with serve(settings) as (_, client):
+            assert (await client.get("/items")).status_code == 200
+    assert any("behind a transaction pooler" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unknown_pooler_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValidationError, match="database_pooler"):
+        Settings.model_validate({"database_pooler": "pgpool"})
