@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from .mutations import MUTATIONS, mutate
 from .variants import Variant
 
 GUARD = "tests/test_convention.py"
@@ -52,7 +53,28 @@ def other_style_in_services(variant: Variant, package: Path) -> tuple[str, int]:
     return "items/services.py", insert_after(package / "items/services.py", anchor, statement)
 
 
+def get_session_line(package: Path) -> int:
+    lines = (package / "database/session.py").read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if "def get_session(" in line)
+
+
+def session_not_closed(variant: Variant, package: Path) -> tuple[str, int]:
+    (mutation,) = [mutation for mutation in MUTATIONS if mutation.name == "rollback-without-close"]
+    mutate(mutation, variant, package.parent.parent)
+    return "database/session.py", get_session_line(package)
+
+
+def rollback_not_on_the_error_path(variant: Variant, package: Path) -> tuple[str, int]:
+    path = package / "database/session.py"
+    source = path.read_text(encoding="utf-8")
+    assert "        except Exception:\n" in source
+    path.write_text(source.replace("        except Exception:\n", "        finally:\n"), "utf-8")
+    return "database/session.py", get_session_line(package)
+
+
 BREACHES: dict[str, Callable[[Variant, Path], tuple[str, int]]] = {
+    "session-not-closed": session_not_closed,
+    "rollback-not-on-the-error-path": rollback_not_on_the_error_path,
     "commit-in-repository": commit_in_repository,
     "engine-in-routes": engine_in_routes,
     "other-style-in-services": other_style_in_services,

@@ -1,7 +1,10 @@
 """The app under test, started the way a server starts it."""
 
-from collections.abc import AsyncIterator
+import gc
+import inspect
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -10,16 +13,56 @@ from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 
+class SessionsLeftOpen:
+    """Wraps the app's session factory and keeps every session it made until it is closed.
+
+    The factory is the app's own; only each session's `close` is observed, so the app runs as
+    it always does.
+    """
+
+    def __init__(self, factory: Callable[..., Any]) -> None:
+        self.factory = factory
+        self.sessions: list[Any] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        session = self.factory(*args, **kwargs)
+        self.sessions.append(session)
+        close = session.close
+        if inspect.iscoroutinefunction(close):
+
+            async def close_and_forget() -> None:
+                self.sessions.remove(session)
+                await close()
+
+            session.close = close_and_forget
+        else:
+
+            def close_and_forget_sync() -> None:
+                self.sessions.remove(session)
+                close()
+
+            session.close = close_and_forget_sync
+        return session
+
+
 @asynccontextmanager
 async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The real app, started as a server would start it, and a client that talks to it.
 
-    On the way out, no connection may be left checked out of the pool: a leak anywhere fails.
+    On the way out, every session the app opened must be closed, and no connection may be left
+    checked out of the pool: a leak anywhere fails. A session dropped without being closed
+    hands its connection back only when the garbage collector finds it, with SQLAlchemy's
+    warning, which the test configuration turns into a failure; collecting here makes that
+    happen in the test that leaked.
     """
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        left_open = SessionsLeftOpen(app.state.session_factory)
+        app.state.session_factory = left_open
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield app, client
+        assert not left_open.sessions, f"{len(left_open.sessions)} session(s) never closed"
         leaked = app.state.engine.pool.checkedout()
         assert leaked == 0, f"{leaked} connection(s) still checked out after the test"
+        gc.collect()

@@ -6,7 +6,10 @@ They fail, naming the file and line, when
 - code outside a resource's `services.py`, its unit of work, commits, rolls back or begins a
   transaction. The one exception: `get_session` rolls back when a request fails;
 - the transaction style is mixed: a `begin()` block in a flush-commit service, or a bare
-  `commit()` in a begin-context service.
+  `commit()` in a begin-context service;
+- `get_session` does not take its session from a `with session_factory() as session:` block
+  (which closes it whatever happens), or its `rollback()` is not in an `except` handler of that
+  block that re-raises.
 
 Calls are matched by name (`create_engine(...)`, `x.commit()`, ...), whatever they are called on.
 """
@@ -133,6 +136,50 @@ def test_the_transaction_style_is_not_mixed() -> None:
     names = "/".join(f"{name}()" for name in sorted(other_style))
     problem = f"this is a {TRANSACTION_STYLE} service: {names} belongs to the other style"
     assert not offenders, report(problem, offenders)
+
+
+def session_dependency() -> ast.FunctionDef | ast.AsyncFunctionDef:
+    tree = ast.parse((PACKAGE / SESSION_MODULE).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "get_session":
+            return node
+    raise AssertionError(f"{SESSION_MODULE} has no get_session")
+
+
+def is_call_to(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Call) and (
+        (isinstance(node.func, ast.Name) and node.func.id == name)
+        or (isinstance(node.func, ast.Attribute) and node.func.attr == name)
+    )
+
+
+def test_get_session_always_closes_and_rolls_back_on_error() -> None:
+    function = session_dependency()
+    where = f"{(PACKAGE / SESSION_MODULE).relative_to(PROJECT_ROOT).as_posix()}:{function.lineno}"
+    blocks = [
+        node
+        for node in ast.walk(function)
+        if isinstance(node, ast.With | ast.AsyncWith)
+        and any(is_call_to(item.context_expr, "session_factory") for item in node.items)
+    ]
+    assert blocks, f"{where}: get_session must open its session in `with session_factory()`"
+    handlers = [
+        handler
+        for node in ast.walk(blocks[0])
+        if isinstance(node, ast.Try)
+        for handler in node.handlers
+    ]
+    rolls_back = [
+        handler
+        for handler in handlers
+        if any(is_call_to(node, "rollback") for node in ast.walk(handler))
+        and isinstance(handler.body[-1], ast.Raise)
+        and handler.body[-1].exc is None
+    ]
+    assert rolls_back, (
+        f"{where}: get_session must roll back in an `except` handler inside its session block, "
+        "and re-raise"
+    )
 
 
 def test_the_guard_sees_the_convention() -> None:

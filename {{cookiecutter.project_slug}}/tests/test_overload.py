@@ -2,11 +2,13 @@
 
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute
+from .database import execute, open_engine, uncommitted_write
 from .helpers import create, gather, stored_items
 from .serving import serve
 
@@ -43,3 +45,31 @@ async def test_overload_queues_requests_instead_of_failing_them(
         statuses = [response.status_code for response in responses]
         assert all(200 <= status < 300 for status in statuses), sorted(set(statuses))
         assert len(await stored_items(app)) == 1 + 50
+
+
+async def test_requests_wait_for_a_database_slot_not_inside_the_pool(database_url: str) -> None:
+    """One connection, a pool timeout of 0.2 s, and a row lock held for a second by another
+    connection: the first write waits for the lock on the only connection, and the others wait
+    for a database slot in the event loop, as long as it takes. Waiting inside the pool instead,
+    they would give up after 0.2 s with a 503."""
+    settings = Settings(database_url=database_url, pool_size=1, pool_timeout=0.2)
+    responses: list[httpx.Response] = []
+    async with serve(settings) as (app, client):
+        await execute(app.state.engine, "DELETE FROM items")
+        item = await create(client, "bolt")
+        lock = f"UPDATE items SET quantity = 1 WHERE id = {item['id']}"
+
+        async def write_five_times() -> None:
+            updates = (client.patch(f"/items/{item['id']}", json={"quantity": n}) for n in range(5))
+            responses.extend(await gather(*updates))
+
+        # Leaving the block releases the lock first, then waits for the writes.
+        async with (
+            open_engine(database_url) as other,
+            anyio.create_task_group() as tasks,
+            uncommitted_write(other, lock),
+        ):
+            tasks.start_soon(write_five_times)
+            await anyio.sleep(1)
+
+    assert [response.status_code for response in responses] == [200] * 5

@@ -5,12 +5,19 @@ The incident this guards against: sessions were handed out without rollback or c
 session failed with PendingRollbackError.
 """
 
+from typing import Any
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
+from starlette.types import Message, Receive, Scope, Send
+
+from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .database import execute
-from .helpers import assert_ordinary_requests_succeed
+from .helpers import assert_ordinary_requests_succeed, create
+from .serving import serve
 
 pytestmark = pytest.mark.anyio
 
@@ -42,3 +49,40 @@ async def test_http_exception_after_a_flush_rolls_the_flushed_change_back(
     assert response.status_code == 404
     rows = await execute(app.state.engine, "SELECT quantity FROM items WHERE name = 'bolt'")
     assert [row.quantity for row in rows] == [10]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("POST", "/items", {"name": "washer"}, id="create"),
+        pytest.param("PATCH", "/items/{id}", {"quantity": 3}, id="update"),
+        pytest.param("DELETE", "/items/{id}", None, id="delete"),
+    ],
+)
+async def test_a_write_is_committed_before_its_response_starts(
+    database_url: str, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    """Code after the session dependency's `yield` runs after the response is sent: a commit
+    there could fail after the client was told it succeeded. The unit of work commits first."""
+    events: list[str] = []
+    async with serve(Settings(database_url=database_url)) as (app, client):
+        await execute(app.state.engine, "DELETE FROM items")
+        item = await create(client, "bolt")
+        # The engine's own COMMIT, as the database gets it; the sync engine under an async one.
+        engine = getattr(app.state.engine, "sync_engine", app.state.engine)
+        event.listen(engine, "commit", lambda _connection: events.append("COMMIT"))
+
+        async def app_recording_the_response(scope: Scope, receive: Receive, send: Send) -> None:
+            async def send_and_record(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    events.append("response")
+                await send(message)
+
+            await app(scope, receive, send_and_record)
+
+        transport = httpx.ASGITransport(app=app_recording_the_response)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as recording:
+            response = await recording.request(method, path.format(id=item["id"]), json=body)
+
+    assert response.status_code < 300, response.text
+    assert events == ["COMMIT", "response"]

@@ -6,7 +6,7 @@ import logging
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .database.dialect import status_for
@@ -31,17 +31,15 @@ class ItemNotFoundError(HTTPException):
 
 
 def status_of(exc: Exception) -> int:
-    """The database's own error code decides; SQLAlchemy's exception class is the fallback."""
+    """The database's own error code decides (the dialect module knows them all, so constraint
+    and data errors never reach the fallbacks below); without one, a lost connection, a pool
+    timeout or an unreachable server is a 503, and anything else a 500."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         driver_status = status_for(exc)
         if driver_status is not None:
             return driver_status
         if exc.connection_invalidated:
             return status.HTTP_503_SERVICE_UNAVAILABLE
-    if isinstance(exc, IntegrityError):
-        return status.HTTP_409_CONFLICT
-    if isinstance(exc, DataError):
-        return status.HTTP_422_UNPROCESSABLE_CONTENT
     if isinstance(exc, PoolTimeoutError | OperationalError):
         return status.HTTP_503_SERVICE_UNAVAILABLE
     return status.HTTP_500_INTERNAL_SERVER_ERROR

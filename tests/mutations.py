@@ -1,0 +1,294 @@
+"""The mutation matrix: each failure mode of the session convention, as an edit of a baked
+service, and the harness that applies one and runs the service's behavioural suite.
+
+A mutation is data: its name, the failure mode it stands for, the file it edits (by its role in
+the service, as the convention guard names roles), and the edit, a list of regular-expression
+replacements that must each match. The behavioural suite is the service's own suite without its
+static guard (`tests/test_convention.py`), so only tests that exercise the running service
+count. `uv run python -m tests.mutations` prints the table of mutation x variant -> the test that
+caught it (MUTATIONS.md keeps the last one).
+"""
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .variants import DATABASES, TEMPLATE, VARIANTS, Variant, clean_environment, uv
+
+GUARD = "tests/test_convention.py"
+# A mutation survives if the suite passes; each run is bounded, and stops at the first failure.
+SUITE_TIMEOUT = 600
+
+Edit = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    failure_mode: str
+    # The file it edits, relative to the package: a role, as in the convention guard.
+    role: str
+    edits: tuple[Edit, ...] | dict[str, tuple[Edit, ...]]
+    # The variants it applies to (default: all).
+    applies: Callable[[Variant], bool] = field(default=lambda _variant: True)
+    # Edits of a second file, when a failure mode spans two (e.g. commit moved out of the unit
+    # of work into the session dependency).
+    other_role: str | None = None
+    other_edits: tuple[Edit, ...] = ()
+    # Set when no behaviour can tell: why. The static guard must catch it instead.
+    unobservable_because: str | None = None
+
+
+def has_server(variant: Variant) -> bool:
+    return DATABASES[variant.database].has_server
+
+
+AWAIT = r"(?:await )?"
+SESSION_BLOCK = (
+    r"(?P<open>    (?:async )?with session_factory\(\) as session:\n)"
+    r"        try:\n"
+    r"            yield session\n"
+    r"        except Exception:\n"
+    rf"            {AWAIT}session\.rollback\(\)\n"
+    r"            raise\n"
+)
+
+MUTATIONS = [
+    Mutation(
+        "no-rollback-no-close",
+        "the session dependency neither rolls back nor closes: a failed transaction stays "
+        "open on its connection",
+        "database/session.py",
+        ((SESSION_BLOCK, "    yield session_factory()\n"),),
+    ),
+    Mutation(
+        "rollback-without-close",
+        "the session dependency rolls back on error but never closes its session",
+        "database/session.py",
+        (
+            (
+                SESSION_BLOCK,
+                "    session = session_factory()\n"
+                "    try:\n"
+                "        yield session\n"
+                "    except Exception:\n"
+                "        \\g<rollback>session.rollback()\n"
+                "        raise\n",
+            ),
+        ),
+    ),
+    Mutation(
+        "close-without-rollback",
+        "the session dependency closes its session but does not roll back on error",
+        "database/session.py",
+        ((SESSION_BLOCK, "\\g<open>        yield session\n"),),
+        unobservable_because="close() rolls back whatever transaction the session still has, "
+        "at the same moment: left to the guard (test_convention.py)",
+    ),
+    Mutation(
+        "shared-session",
+        "the incident: one session shared by every request, never rolled back or closed",
+        "database/session.py",
+        (
+            (
+                SESSION_BLOCK,
+                "    shared = getattr(request.app.state, 'shared_session', None)\n"
+                "    if shared is None:\n"
+                "        shared = request.app.state.shared_session = session_factory()\n"
+                "    yield shared\n",
+            ),
+        ),
+    ),
+    Mutation(
+        "commit-after-response",
+        "the commit moved from the unit of work into the session dependency, which runs after "
+        "the response is sent",
+        "*/services.py",
+        {
+            "flush-commit": ((rf"\n *{AWAIT}session\.commit\(\)\n", "\n"),),
+            "begin-context": ((r"(?m)^( *)(?:async )?with session\.begin\(\):$", r"\1if True:"),),
+        },
+        other_role="database/session.py",
+        other_edits=(
+            (
+                r"( +)yield session\n",
+                r"\1yield session\n\1\g<await>session.commit()\n",
+            ),
+        ),
+    ),
+    Mutation(
+        "commit-in-repository",
+        "the data-access layer commits: a unit of work of several steps is no longer atomic",
+        "*/repository.py",
+        # In the first step of a transfer: its second step may still fail.
+        (
+            (
+                rf"( +)({AWAIT})session\.refresh\(item, \[\"quantity\"\]\)\n",
+                r"\1\2session.commit()\n\1\2session.refresh(item, [\"quantity\"])\n",
+            ),
+        ),
+    ),
+    Mutation(
+        "capacity-removed",
+        "no admission limit: requests wait inside the pool (and time out) instead of queueing",
+        "database/session.py",
+        ((r" *_slot: Annotated\[None, Depends\(database_slot\)\],\n", ""),),
+    ),
+    Mutation(
+        "pool-settings-ignored",
+        "the engine ignores the pool settings and runs on the library's defaults",
+        "database/session.py",
+        (
+            (r" *pool_size=settings\.pool_size,\n", ""),
+            (r" *max_overflow=settings\.max_overflow,\n", ""),
+            (r" *pool_timeout=settings\.pool_timeout,\n", ""),
+        ),
+    ),
+    Mutation(
+        "dead-connections-kept",
+        "connections the server closed are handed to requests",
+        "database/dialect.py",
+        ((r"( +)replace_dead_connections\(.*\)\n", r"\1pass\n"),),
+        applies=has_server,
+    ),
+    Mutation(
+        "database-error-500",
+        "every database error is answered 500",
+        "errors.py",
+        ((r"( +)status_code = status_of\(exc\)\n", r"\1status_code = 500\n"),),
+    ),
+    Mutation(
+        "exception-swallowed",
+        "a unit of work swallows the error of its data access and reports success",
+        "*/services.py",
+        {
+            "flush-commit": (
+                (
+                    rf"( +)({AWAIT})repository\.update_item\(session, item, changes\)\n",
+                    r"\1try:\n\1    \2repository.update_item(session, item, changes)\n"
+                    r"\1except Exception:\n\1    pass\n",
+                ),
+            ),
+            "begin-context": (
+                (
+                    rf"( +)return ({AWAIT})repository\.update_item\(session, item, changes\)\n",
+                    r"\1try:\n\1    return \2repository.update_item(session, item, changes)\n"
+                    r"\1except Exception:\n\1    return item\n",
+                ),
+            ),
+        },
+    ),
+]
+
+
+def apply_edits(path: Path, edits: tuple[Edit, ...], is_async: bool) -> None:
+    source = path.read_text(encoding="utf-8")
+    for pattern, replacement in edits:
+        # Named groups a replacement may use: what the mode awaits with.
+        replacement = replacement.replace(r"\g<await>", "await " if is_async else "")
+        replacement = replacement.replace(r"\g<rollback>", "await " if is_async else "")
+        source, count = re.subn(pattern, replacement, source)
+        assert count, f"{path.name}: {pattern!r} matches nothing; the mutation has drifted"
+    path.write_text(source, encoding="utf-8")
+
+
+def files_by_role(package: Path, role: str) -> list[Path]:
+    paths = sorted(package.glob(role))
+    assert paths, f"no file has the role {role} in {package}"
+    return paths
+
+
+def mutate(mutation: Mutation, variant: Variant, project: Path) -> None:
+    package = project / "src" / variant.slug
+    is_async = variant.mode == "async"
+    edits = mutation.edits
+    if isinstance(edits, dict):
+        edits = edits[variant.transaction_style]
+    for path in files_by_role(package, mutation.role):
+        apply_edits(path, edits, is_async)
+    if mutation.other_role:
+        for path in files_by_role(package, mutation.other_role):
+            apply_edits(path, mutation.other_edits, is_async)
+
+
+def mutated_copy(mutation: Mutation, variant: Variant, installed: Path, destination: Path) -> Path:
+    """A copy of the installed service with the mutation applied; it shares the original's
+    environment (the copy's own sources come first on the path)."""
+    ignore = shutil.ignore_patterns(".venv", "*_cache", "__pycache__")
+    copy = Path(shutil.copytree(installed, destination / mutation.name, ignore=ignore))
+    (copy / ".venv").symlink_to(installed / ".venv")
+    (copy / GUARD).unlink()
+    mutate(mutation, variant, copy)
+    return copy
+
+
+def first_failure(variant: Variant, project: Path) -> str | None:
+    """Run the behavioural suite, stopping at the first failure; the failing test, or None."""
+    env = clean_environment(CI="true", PYTHONPATH=str(project / "src"))
+    server_url = variant.server_url()
+    if server_url is not None:
+        env["TEST_DATABASE_URL"] = server_url
+    completed = subprocess.run(
+        [".venv/bin/python", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfE"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUITE_TIMEOUT,
+        check=False,
+    )
+    if completed.returncode == 0:
+        return None
+    for line in completed.stdout.splitlines():
+        if line.startswith(("FAILED tests/", "ERROR tests/")):
+            return line.split(" ", 1)[1].split(" - ")[0]
+    return f"exit {completed.returncode}: {completed.stdout[-500:]}{completed.stderr[-500:]}"
+
+
+def bake_and_install(variant: Variant, directory: Path) -> Path:
+    command = ["cookiecutter", str(TEMPLATE), "--no-input", "-o", str(directory)]
+    command += [f"{key}={value}" for key, value in variant.context.items()]
+    subprocess.run([sys.executable, "-m", *command], check=True, capture_output=True)
+    project = directory / variant.slug
+    subprocess.run([uv(), "sync", "--quiet"], cwd=project, env=clean_environment(), check=True)
+    return project
+
+
+def main() -> int:
+    """Print the table of mutation x variant -> the test that caught it (markdown)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--variant", action="append", help="variant id (default: covering set)")
+    arguments = parser.parse_args()
+    from .test_mutations import COVERING_SET
+
+    chosen = [v for v in VARIANTS if v.id in (arguments.variant or COVERING_SET)]
+    caught: dict[tuple[str, str], str] = {}
+    with tempfile.TemporaryDirectory() as work:
+        for variant in chosen:
+            installed = bake_and_install(variant, Path(work) / "baked" / variant.id)
+            for mutation in MUTATIONS:
+                if not mutation.applies(variant):
+                    caught[mutation.name, variant.id] = "n/a"
+                    continue
+                runs = Path(work) / "runs" / variant.id
+                runs.mkdir(parents=True, exist_ok=True)
+                project = mutated_copy(mutation, variant, installed, runs)
+                test = first_failure(variant, project)
+                caught[mutation.name, variant.id] = f"`{test}`" if test else "**survived**"
+                print(f"{variant.id} {mutation.name}: {test}", file=sys.stderr, flush=True)
+    print("| mutation | failure mode | " + " | ".join(v.id for v in chosen) + " |")
+    print("|---|---|" + "---|" * len(chosen))
+    for mutation in MUTATIONS:
+        cells = " | ".join(caught[mutation.name, v.id] for v in chosen)
+        print(f"| {mutation.name} | {mutation.failure_mode} | {cells} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The generated suites bite: every mutation of the convention (tests/mutations.py) makes the
+baked service's behavioural suite fail, in a covering set of variants (every database, mode and
+transaction style at least once), or in all 12 with MUTATION_VARIANTS=all."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .mutations import GUARD, MUTATIONS, Mutation, first_failure, mutated_copy
+from .test_convention_guard import run_guard
+from .variants import VARIANTS, Variant
+
+COVERING_SET = {
+    "postgres-async-flush-commit",
+    "mysql-sync-begin-context",
+    "sqlite-async-begin-context",
+}
+ALL_VARIANTS = os.environ.get("MUTATION_VARIANTS") == "all"
+
+
+def cases() -> list[object]:
+    return [
+        pytest.param(
+            variant,
+            mutation,
+            id=f"{variant.id}-{mutation.name}",
+            # With the variant's other checks: they share its baked, installed project.
+            marks=pytest.mark.xdist_group(variant.id),
+        )
+        for variant in VARIANTS
+        if ALL_VARIANTS or variant.id in COVERING_SET
+        for mutation in MUTATIONS
+        if mutation.applies(variant)
+    ]
+
+
+def test_the_covering_set_covers_every_choice() -> None:
+    covering = [variant for variant in VARIANTS if variant.id in COVERING_SET]
+
+    for option in ("database", "mode", "transaction_style"):
+        assert {getattr(v, option) for v in covering} == {getattr(v, option) for v in VARIANTS}
+
+
+@pytest.mark.parametrize(("variant", "mutation"), cases(), indirect=["variant"])
+def test_the_behavioural_suite_catches_the_mutation(
+    variant: Variant, mutation: Mutation, installed: Path, tmp_path: Path
+) -> None:
+    project = mutated_copy(mutation, variant, installed, tmp_path)
+    if mutation.unobservable_because:
+        # The copy has no guard of its own (only behaviour counts above); run the original's.
+        (project / GUARD).write_text((installed / GUARD).read_text("utf-8"), "utf-8")
+        assert run_guard(project), f"[{variant.id}] {mutation.name}: the guard did not catch it"
+        return
+
+    caught_by = first_failure(variant, project)
+
+    assert caught_by, f"[{variant.id}] {mutation.name} survived: {mutation.failure_mode}"
