@@ -35,3 +35,13 @@ async def kill_other_connections(database_url: str) -> int:
             if not (await execute_on_server(database_url, remaining))[0][0]:
                 return len(ids)
             await anyio.sleep(0.01)
+
+
+async def count_other_connections(database_url: str) -> int | None:
+    """The server's connections to the database, the asking one left out."""
+    rows = await execute_on_server(
+        database_url,
+        "SELECT count(*) FROM information_schema.processlist"
+        " WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+    )
+    return int(rows[0][0])

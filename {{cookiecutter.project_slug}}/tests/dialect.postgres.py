@@ -22,3 +22,13 @@ async def kill_other_connections(database_url: str) -> int:
         " WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
     return len(rows)
+
+
+async def count_other_connections(database_url: str) -> int | None:
+    """The server's connections to the database, the asking one left out."""
+    rows = await execute_on_server(
+        database_url,
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    return int(rows[0][0])

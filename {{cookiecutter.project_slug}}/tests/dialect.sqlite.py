@@ -1,4 +1,5 @@
-"""What the tests need to know of SQLite: a database of the test run's own is a new file."""
+"""What the tests need to know of SQLite: a database of the test run's own is a new file, and
+there is no server to hold connections."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,3 +10,8 @@ from pathlib import Path
 def created_database(directory: Path) -> Iterator[str]:
     """A new database file in `directory`; its URL."""
     yield f"{{ cookiecutter.__url_scheme }}:///{directory / 'test.db'}"
+
+
+async def count_other_connections(_database_url: str) -> int | None:
+    """None: SQLite has no server that could count connections."""
+    return None
