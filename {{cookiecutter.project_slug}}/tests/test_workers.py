@@ -29,7 +29,7 @@ WORKERS = 2
 POOL_SIZE = 3
 # Seconds uvicorn lets requests in flight finish after SIGTERM (the Dockerfile sets it too).
 GRACE_SECONDS = 10
-START_TIMEOUT = 60.0
+START_TIMEOUT = 120.0  # two interpreters importing the app, on a loaded CI machine
 REQUESTS = 150
 WRITERS = 20
 
