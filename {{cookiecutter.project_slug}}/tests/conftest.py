@@ -4,6 +4,7 @@ Tests are async in every variant: httpx drives the app in-process through ASGI, 
 would, and the app gets its sessions from the real `get_session` dependency (never overridden).
 """
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The apps under test leave logging to pytest, which captures records with a handler of
+    # its own: create_app's configuration would replace it. The tests of the service's logging
+    # configure it themselves (test_observability.py).
+    os.environ.setdefault("LOG_CONFIGURE", "false")
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of this test run's own, migrated to the latest revision."""
@@ -44,9 +52,12 @@ def migrate(url: str) -> None:
 
 @pytest.fixture
 async def served(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The app with default settings, on an empty items table."""
+    """The app with default settings, on empty tables."""
     async with serve(Settings(database_url=database_url)) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        # Children first: order lines refer to items.
+        await execute(
+            app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders", "DELETE FROM items"
+        )
         yield app, client
 
 

@@ -189,3 +189,76 @@ def test_the_guard_sees_the_convention() -> None:
     assert any(is_unit_of_work(module) and name == style_call for module, name in found)
     assert (SESSION_MODULE, "rollback") in found
     assert any(module == SESSION_MODULE and name.endswith("sessionmaker") for module, name in found)
+
+
+# Modules of the HTTP layer: only they may know HTTPException. Units of work raise domain
+# errors (domain_errors.py), which errors.py maps to statuses.
+HTTP_LAYER_ROLES = ("routes.py", "errors.py")
+
+
+def is_http_layer(module: str) -> bool:
+    return module.split("/")[-1] in HTTP_LAYER_ROLES
+
+
+def http_exception_uses() -> Iterator[tuple[str, int]]:
+    """Every import or mention of HTTPException: (where, line)."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            named = (
+                (isinstance(node, ast.Name) and node.id == "HTTPException")
+                or (isinstance(node, ast.Attribute) and node.attr == "HTTPException")
+                or (
+                    isinstance(node, ast.ImportFrom)
+                    and any(alias.name == "HTTPException" for alias in node.names)
+                )
+            )
+            if named:
+                yield module, getattr(node, "lineno", 0)
+
+
+def test_http_exception_stays_in_the_http_layer() -> None:
+    offenders = sorted({(module, line) for module, line in http_exception_uses()})
+    offenders = [(module, line) for module, line in offenders if not is_http_layer(module)]
+    where = [
+        f"  {(PACKAGE / module).relative_to(PROJECT_ROOT).as_posix()}:{line}"
+        for module, line in offenders
+    ]
+    assert not offenders, "\n".join(
+        [
+            "HTTPException belongs to */routes.py and errors.py; raise a domain error instead:",
+            *where,
+        ]
+    )
+
+
+def relationships_without_lazy() -> Iterator[str]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if (
+                is_call_to(node, "relationship")
+                and isinstance(node, ast.Call)
+                and not any(keyword.arg == "lazy" for keyword in node.keywords)
+            ):
+                yield f"  {path.relative_to(PROJECT_ROOT).as_posix()}:{node.lineno}"
+
+
+def test_every_relationship_declares_its_loading() -> None:
+    """A relationship without `lazy=` loads lazily: a hidden query per row, and an error in
+    async code. Declare lazy="raise" (or another explicit strategy) and load it in the query."""
+    offenders = list(relationships_without_lazy())
+    assert not offenders, "\n".join(["relationship() without an explicit lazy=:", *offenders])
+
+
+def test_the_layer_guards_see_the_code() -> None:
+    """The checks above read real code: errors.py uses HTTPException, and models declare
+    relationships."""
+    assert any(module == "errors.py" for module, _ in http_exception_uses())
+    relationships = [
+        node
+        for path in PACKAGE.rglob("models.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if is_call_to(node, "relationship")
+    ]
+    assert relationships

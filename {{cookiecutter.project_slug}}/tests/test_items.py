@@ -192,3 +192,18 @@ async def test_transfer_of_more_than_the_stock_is_a_conflict(client: httpx.Async
 
     assert response.status_code == 409
     assert (await client.get(f"/items/{source['id']}")).json()["quantity"] == 3
+
+
+@pytest.mark.parametrize("field", ["name", "quantity"])
+async def test_an_explicit_null_is_refused_before_any_sql(
+    client: httpx.AsyncClient, app: FastAPI, field: str
+) -> None:
+    """A field may be left out of a PATCH, but not set to null: its column is NOT NULL."""
+    item = await create(client, "kept", 3)
+
+    response = await client.patch(f"/items/{item['id']}", json={field: None})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    rows = await execute(app.state.engine, "SELECT name, quantity FROM items")
+    assert [(row.name, row.quantity) for row in rows] == [("kept", 3)]

@@ -12,6 +12,7 @@ from .database.lifecycle import dispose
 from .database.session import create_engine_from_settings, create_session_factory
 from .errors import install_error_handlers
 from .items import routes as items
+from .orders import routes as orders
 from .settings import Settings, get_settings
 
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(items.router)
+    app.include_router(orders.router)
     return app
 
 

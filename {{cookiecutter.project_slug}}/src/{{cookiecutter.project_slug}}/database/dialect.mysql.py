@@ -31,6 +31,7 @@ ERROR_NUMBER_STATUS = {
     1406: status.HTTP_422_UNPROCESSABLE_CONTENT,  # data too long for the column
     1690: status.HTTP_422_UNPROCESSABLE_CONTENT,  # arithmetic result out of range
     1366: status.HTTP_422_UNPROCESSABLE_CONTENT,  # incorrect value for the column
+    1048: status.HTTP_422_UNPROCESSABLE_CONTENT,  # NULL for a NOT NULL column
     1040: status.HTTP_503_SERVICE_UNAVAILABLE,  # too many connections
     1205: status.HTTP_503_SERVICE_UNAVAILABLE,  # lock wait timeout: retry
     1213: status.HTTP_503_SERVICE_UNAVAILABLE,  # deadlock: retry

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from .models import INTEGER_MAX, NAME_MAX_LENGTH
 
@@ -32,8 +32,19 @@ ItemCreateBatch = Annotated[list[ItemCreate], Field(min_length=1, max_length=MAX
 
 
 class ItemUpdate(BaseModel):
+    """Only the fields sent are changed. None is only the default of a field left out: an
+    explicit null would reach a NOT NULL column, so it is refused here, before any SQL."""
+
     name: ItemName | None = None
     quantity: Quantity | None = None
+
+    # Validators do not run on defaults, so this sees only the values the client sent.
+    @field_validator("name", "quantity")
+    @classmethod
+    def not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class ItemRead(BaseModel):

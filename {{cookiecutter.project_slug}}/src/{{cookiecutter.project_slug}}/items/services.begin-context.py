@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..database.session import begin_read_only
-from ..errors import ItemNotFoundError
+from ..domain_errors import ItemNotFoundError
 from . import repository
 from .models import Item
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate, Transfer

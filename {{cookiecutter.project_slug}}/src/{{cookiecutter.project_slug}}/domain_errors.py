@@ -1,0 +1,48 @@
+"""What a unit of work reports when the request cannot be done: domain errors, free of HTTP.
+
+Units of work (`*/services.py`) raise these; `errors.py`, the HTTP layer, maps each class to a
+status in one handler. A unit of work never raises HTTPException: it does not know it serves
+HTTP, and an exception raised inside it always rolls its transaction back.
+"""
+
+
+class ServiceError(Exception):
+    """A request the service refuses; `detail` is safe to show to the client."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def extra(self) -> dict[str, object]:
+        """Fields of the error body beside `detail`, for clients that act on them."""
+        return {}
+
+
+class NotFoundError(ServiceError):
+    def __init__(self, kind: str, key: int) -> None:
+        super().__init__(f"{kind} {key} not found.")
+        self.kind = kind
+        self.key = key
+
+
+class ItemNotFoundError(NotFoundError):
+    def __init__(self, item_id: int) -> None:
+        super().__init__("Item", item_id)
+
+
+class ConflictError(ServiceError):
+    """The request contradicts the stored state (e.g. cancelling a cancelled order)."""
+
+
+class InsufficientStockError(ConflictError):
+    def __init__(self, item_id: int, name: str, requested: int, available: int) -> None:
+        super().__init__(
+            f"Insufficient stock for item {item_id} ({name!r}): "
+            f"{requested} requested, {available} available.",
+        )
+        self.item_id = item_id
+        self.requested = requested
+        self.available = available
+
+    def extra(self) -> dict[str, object]:
+        return {"item_id": self.item_id, "requested": self.requested, "available": self.available}

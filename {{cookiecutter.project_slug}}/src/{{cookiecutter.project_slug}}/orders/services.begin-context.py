@@ -1,0 +1,83 @@
+"""The unit-of-work layer for orders: each function is one transaction, and the only place that
+has one.
+
+Convention (begin-context): each function is one `async with session.begin():` block. The block
+commits when it ends normally, before the response is built, and rolls back when an exception
+leaves it: a domain error raised inside it keeps nothing of a refused order.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..database.session import begin_read_only
+from ..domain_errors import ConflictError, InsufficientStockError, ItemNotFoundError, NotFoundError
+from . import repository
+from .models import Order, OrderStatus
+from .schemas import OrderCreate, OrderLineCreate, OrderPage, OrderRead
+
+
+async def place_order(session: AsyncSession, data: OrderCreate) -> Order:
+    """Take every line's quantity from stock and store the order: all of it, or nothing."""
+    async with session.begin():
+        await _take_stock(session, data.lines)
+        return await repository.add_order(session, data.lines)
+
+
+async def get_order(session: AsyncSession, order_id: int) -> Order:
+    # Read-only work gets a block too: its end returns the connection before the response is built.
+    async with session.begin():
+        await begin_read_only(session)
+        return await _existing_order(session, order_id)
+
+
+async def list_orders(session: AsyncSession, *, page: int, page_size: int) -> OrderPage:
+    offset = (page - 1) * page_size
+    async with session.begin():
+        await begin_read_only(session)
+        orders = await repository.list_orders(session, offset=offset, limit=page_size)
+        total = await repository.count_orders(session)
+    return OrderPage(
+        orders=[OrderRead.model_validate(order) for order in orders],
+        page=page,
+        page_size=page_size,
+        total=total,
+    )
+
+
+async def cancel_order(session: AsyncSession, order_id: int) -> Order:
+    """Give the order's stock back, once: the order's row lock makes a second cancel wait for
+    the first, then see it."""
+    async with session.begin():
+        order = await _existing_order(session, order_id, for_update=True)
+        if order.status == OrderStatus.CANCELLED:
+            raise ConflictError(f"Order {order_id} is already cancelled.")
+        await repository.lock_items(session, sorted(line.item_id for line in order.lines))
+        for line in order.lines:
+            await repository.add_to_stock(session, line.item_id, line.quantity)
+        return await repository.mark_cancelled(session, order)
+
+
+async def _take_stock(session: AsyncSession, lines: Sequence[OrderLineCreate]) -> None:
+    # Every check before any write: a refused order has changed nothing even before rollback.
+    items = await repository.lock_items(session, sorted(line.item_id for line in lines))
+    for line in lines:
+        item = items.get(line.item_id)
+        if item is None:
+            raise ItemNotFoundError(line.item_id)
+        if item.quantity < line.quantity:
+            raise InsufficientStockError(item.id, item.name, line.quantity, item.quantity)
+    for line in lines:
+        await repository.add_to_stock(session, line.item_id, -line.quantity)
+
+
+async def _existing_order(
+    session: AsyncSession,
+    order_id: int,
+    *,
+    for_update: bool = False,
+) -> Order:
+    order = await repository.get_order(session, order_id, for_update=for_update)
+    if order is None:
+        raise NotFoundError("Order", order_id)
+    return order
