@@ -4,8 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from fastapi import FastAPI
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from {{ cookiecutter.project_slug }}.database.session import SessionDep
 
 
 async def execute(engine: AsyncEngine, *statements: str, **params: Any) -> list[Row[Any]]:
@@ -40,3 +43,15 @@ async def uncommitted_write(engine: AsyncEngine, sql: str) -> AsyncIterator[None
         await connection.execute(text(sql))
         yield
         await connection.rollback()
+
+
+def add_slow_route(app: FastAPI, path: str, sql: str) -> None:
+    """A POST route whose unit of work runs one slow statement and commits, written as the
+    service writes them: the session from get_session, commit before the response."""
+
+    async def slow(session: SessionDep) -> dict[str, str]:
+        await session.execute(text(sql))
+        await session.commit()
+        return {}
+
+    app.router.add_api_route(path, slow, methods=["POST"])

@@ -5,7 +5,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from fastapi import FastAPI
 from sqlalchemy import Engine, Row, create_engine, text
+
+from {{ cookiecutter.project_slug }}.database.session import SessionDep
 
 
 async def execute(engine: Engine, *statements: str, **params: Any) -> list[Row[Any]]:
@@ -48,3 +51,15 @@ async def uncommitted_write(engine: Engine, sql: str) -> AsyncIterator[None]:
         connection.execute(text(sql))
         yield
         connection.rollback()
+
+
+def add_slow_route(app: FastAPI, path: str, sql: str) -> None:
+    """A POST route whose unit of work runs one slow statement and commits, written as the
+    service writes them: the session from get_session, commit before the response."""
+
+    def slow(session: SessionDep) -> dict[str, str]:
+        session.execute(text(sql))
+        session.commit()
+        return {}
+
+    app.router.add_api_route(path, slow, methods=["POST"])

@@ -45,3 +45,13 @@ async def count_other_connections(database_url: str) -> int | None:
         " WHERE db = DATABASE() AND id <> CONNECTION_ID()",
     )
     return int(rows[0][0])
+
+
+# The incident's failing write (an UPDATE past the 32-bit column): its rollback cause and code.
+INCIDENT_ROLLBACK = ("data_error", "1264")  # out of range value for column
+# The error code of a write refused by innodb_lock_wait_timeout, and of a statement past
+# max_statement_time (MariaDB) or max_execution_time (MySQL).
+LOCK_TIMEOUT_CODE = "1205"
+STATEMENT_TIMEOUT_CODES = frozenset({"1969", "3024"})
+# A statement that takes `seconds` on the server, however few rows there are.
+SLEEP_SQL = "SELECT SLEEP({seconds})"

@@ -32,3 +32,12 @@ async def count_other_connections(database_url: str) -> int | None:
         " WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
     return int(rows[0][0])
+
+
+# The incident's failing write (an UPDATE past the 32-bit column): its rollback cause and code.
+INCIDENT_ROLLBACK = ("data_error", "22003")  # integer out of range
+# The error code of a write refused by lock_timeout, and of a statement past statement_timeout.
+LOCK_TIMEOUT_CODE = "55P03"
+STATEMENT_TIMEOUT_CODES = frozenset({"57014"})
+# A statement that takes `seconds` on the server, however few rows there are.
+SLEEP_SQL = "SELECT pg_sleep({seconds})"

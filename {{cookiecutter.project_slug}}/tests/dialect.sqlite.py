@@ -15,3 +15,9 @@ def created_database(directory: Path) -> Iterator[str]:
 async def count_other_connections(_database_url: str) -> int | None:
     """None: SQLite has no server that could count connections."""
     return None
+
+
+# SQLite's integers do not overflow: its incident is the quantity's CHECK constraint.
+INCIDENT_ROLLBACK = ("integrity", "SQLITE_CONSTRAINT_CHECK")
+# A write that waited past the busy timeout (lock_timeout) for another writer.
+LOCK_TIMEOUT_CODE = "SQLITE_BUSY"

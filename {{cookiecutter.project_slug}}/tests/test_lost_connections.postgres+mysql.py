@@ -5,6 +5,8 @@ import time
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
@@ -26,6 +28,30 @@ async def test_connections_killed_by_the_server_are_replaced(
     statuses = [(await client.get("/items")).status_code for _ in range(20)]
 
     assert statuses == [200] * 20
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_connections_killed_by_the_server_are_counted_as_replaced(
+    client: httpx.AsyncClient, app: FastAPI, database_url: str
+) -> None:
+    await gather(*(client.get("/items") for _ in range(20)))
+    used = sample("db_client_connection_count", state="used")
+    replaced = sample("db_client_connections_replaced_total")
+    invalidated = sample("db_client_connections_invalidated_total")
+    killed = await kill_other_connections(database_url)
+    assert killed > 0
+
+    # One at a time: the pool hands out its connections in turn, so every killed one is met.
+    statuses = [(await client.get("/items")).status_code for _ in range(20)]
+
+    assert statuses == [200] * 20
+    assert sample("db_client_connections_replaced_total") - replaced == killed
+    assert sample("db_client_connections_invalidated_total") - invalidated == killed
+    assert sample("db_client_connection_count", state="used") == used
+    assert app.state.engine.pool.checkedout() == 0
 
 
 async def test_a_database_that_goes_away_and_comes_back(database_url: str) -> None:

@@ -5,14 +5,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import health
+from . import health, metrics
 from .database.capacity import create_database_slots
 from .database.dialect import check_connection_budget
 from .database.lifecycle import dispose
-from .database.session import create_engine_from_settings, create_session_factory
+from .database.observability import forget_pool
+from .database.session import (
+    create_engine_from_settings,
+    create_probe_engine,
+    create_session_factory,
+)
 from .errors import install_error_handlers
 from .items import routes as items
+from .logs import configure_logging
 from .orders import routes as orders
+from .request_context import RequestContextMiddleware
 from .settings import Settings, get_settings
 
 
@@ -24,6 +31,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine_from_settings(settings)
     app.state.engine = engine
+    app.state.probe_engine = create_probe_engine(settings)
     app.state.session_factory = create_session_factory(engine, settings)
     app.state.database_slots = create_database_slots(settings)
     try:
@@ -34,13 +42,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # --timeout-graceful-shutdown seconds), then ends the lifespan: the pool's connections
         # are closed here, so none is left open on the server.
         await dispose(engine)
+        await dispose(app.state.probe_engine)
+        if settings.metrics_enabled:
+            forget_pool(capacity=settings.pool_capacity)
+            metrics.mark_process_dead()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title={{ cookiecutter.project_name | python_string }}, lifespan=lifespan)
-    app.state.settings = settings or get_settings()
+    settings = app.state.settings = settings or get_settings()
+    if settings.log_configure:
+        configure_logging(settings)
     install_error_handlers(app)
+    # Outermost of the app's own middleware: every response gets the request id, 503s included.
+    app.add_middleware(RequestContextMiddleware, metrics_enabled=settings.metrics_enabled)
     app.include_router(health.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.include_router(items.router)
     app.include_router(orders.router)
     return app

@@ -1,6 +1,7 @@
 """Configuration from the environment (or a `.env` file), validated once at start-up."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -27,6 +28,16 @@ class Settings(DialectSettings):
     pool_timeout: float = Field(default=30.0, gt=0)
     # Seconds /health/ready waits for the database before answering 503.
     ready_timeout: float = Field(default=3.0, gt=0)
+    # Seconds a request waits for a database slot before it is answered 503 with Retry-After.
+    capacity_timeout: float = Field(default=30.0, gt=0)
+    # Prometheus metrics at /metrics. With several workers, set PROMETHEUS_MULTIPROC_DIR to an
+    # empty directory (wiped at every start) so that the figures add up across workers.
+    metrics_enabled: bool = True
+    # create_app configures logging: JSON lines on stdout, uvicorn's too. Turn it off when the
+    # process is started with `uvicorn --log-config` (see README).
+    log_configure: bool = True
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     echo: bool = False
     # Uvicorn worker processes per replica, each with its own pool. Uvicorn reads
     # WEB_CONCURRENCY too (the default of --workers): set it there, not with --workers, so the

@@ -3,14 +3,18 @@
 The others wait here, in the event loop, in arrival order, holding neither a connection nor
 (in sync services) a worker thread. Waiting inside the pool instead would time out under load,
 and in sync services could deadlock: every worker thread waiting for a connection held by a
-request that needs a thread to finish.
+request that needs a thread to finish. A request that waits longer than `capacity_timeout`
+seconds is answered 503 with Retry-After (errors.CapacityTimeoutError).
 """
 
+import time
 from collections.abc import AsyncIterator
 
 import anyio
 from fastapi import Request
 
+from .. import metrics
+from ..errors import CapacityTimeoutError
 from ..settings import Settings
 
 
@@ -20,5 +24,31 @@ def create_database_slots(settings: Settings) -> anyio.Semaphore:
 
 async def database_slot(request: Request) -> AsyncIterator[None]:
     slots: anyio.Semaphore = request.app.state.database_slots
-    async with slots:
+    settings: Settings = request.app.state.settings
+    try:
+        # A free slot means nobody is queued: anyio hands a released slot to the first waiter.
+        slots.acquire_nowait()
+        waited = 0.0
+    except anyio.WouldBlock:
+        started = time.perf_counter()
+        if settings.metrics_enabled:
+            metrics.DB_PENDING_REQUESTS.inc()
+        try:
+            with anyio.fail_after(settings.capacity_timeout):
+                await slots.acquire()
+        except TimeoutError:
+            if settings.metrics_enabled:
+                metrics.DB_TIMEOUTS.inc()
+            raise CapacityTimeoutError from None
+        finally:
+            waited = time.perf_counter() - started
+            if settings.metrics_enabled:
+                metrics.DB_PENDING_REQUESTS.dec()
+                metrics.DB_WAIT_TIME.observe(waited)
+    else:
+        if settings.metrics_enabled:
+            metrics.DB_WAIT_TIME.observe(waited)
+    try:
         yield
+    finally:
+        slots.release()

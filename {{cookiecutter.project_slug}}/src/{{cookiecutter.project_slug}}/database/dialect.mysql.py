@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from fastapi import status
 from pydantic import Field
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from .budget import BudgetSettings
@@ -39,7 +39,14 @@ ERROR_NUMBER_STATUS = {
     2003: status.HTTP_503_SERVICE_UNAVAILABLE,  # cannot connect (TCP)
     2006: status.HTTP_503_SERVICE_UNAVAILABLE,  # server has gone away
     2013: status.HTTP_503_SERVICE_UNAVAILABLE,  # lost connection during query
+    1969: status.HTTP_503_SERVICE_UNAVAILABLE,  # max_statement_time exceeded (MariaDB)
+    3024: status.HTTP_503_SERVICE_UNAVAILABLE,  # max_execution_time exceeded (MySQL)
+    4031: status.HTTP_503_SERVICE_UNAVAILABLE,  # disconnected for inactivity (MariaDB)
 }
+# Errors that mean a database-enforced timeout ended the unit of work.
+TIMEOUT_CODES = frozenset({"1205", "1969", "3024"})
+# Errors that mean the connection is gone; 1927: killed by KILL CONNECTION (MariaDB).
+LOST_CONNECTION_CODES = frozenset({"2006", "2013", "2055", "4031", "1927"})
 CLIENT_ERRORS = range(2000, 3000)  # raised by the client library: mostly lost connections
 
 
@@ -59,6 +66,12 @@ class DialectSettings(BudgetSettings):
     # Every checkout replaces a connection the server has closed (restart, kill, idle timeout);
     # one idle for longer than this many seconds is also pinged first (0: ping every checkout).
     pool_ping_after_idle: float = Field(default=1.0, ge=0)
+    # Limits the server enforces, in seconds (0: none). A unit of work that exceeds one is
+    # rolled back and answered 503 with Retry-After. MariaDB's max_statement_time covers every
+    # statement; MySQL's max_execution_time only SELECTs. InnoDB counts lock waits in whole
+    # seconds, at least 1.
+    statement_timeout: float = Field(default=30.0, ge=0)
+    lock_timeout: float = Field(default=10.0, ge=0)
 
 
 def engine_options(_settings: DialectSettings) -> dict[str, Any]:
@@ -72,6 +85,36 @@ def read_only_execution_options(_settings: DialectSettings) -> dict[str, Any]:
 
 def configure_engine(engine: Engine, settings: DialectSettings) -> None:
     replace_dead_connections(engine, ping_after_idle=settings.pool_ping_after_idle)
+    apply_timeouts(engine, settings)
+
+
+def timeouts_statement(settings: DialectSettings, *, mariadb: bool) -> str | None:
+    assignments = []
+    if settings.statement_timeout > 0:
+        if mariadb:
+            assignments.append(f"max_statement_time = {settings.statement_timeout:.3f}")
+        else:
+            assignments.append(f"max_execution_time = {round(settings.statement_timeout * 1000)}")
+    if settings.lock_timeout > 0:
+        assignments.append(f"innodb_lock_wait_timeout = {max(1, math.ceil(settings.lock_timeout))}")
+    return f"SET SESSION {', '.join(assignments)}" if assignments else None
+
+
+def apply_timeouts(engine: Engine, settings: DialectSettings) -> None:
+    """The limits, as session variables set once per connection: MySQL services connect
+    directly (there is no transaction pooler to leak them to another client), and a pooled
+    connection keeps them for its life at no cost per transaction."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        # The driver's own connection (PyMySQL's or aiomysql's) knows the server's version.
+        server = str(record.driver_connection.get_server_info())
+        statement = timeouts_statement(settings, mariadb="MariaDB" in server)
+        if statement is None:
+            return
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
 
 
 @contextmanager
@@ -110,3 +153,17 @@ def status_for(exc: DBAPIError) -> int | None:
         return status.HTTP_503_SERVICE_UNAVAILABLE
     # Any other server error (a syntax error, an unknown column, ...) is a bug in the service.
     return status.HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def error_code(exc: DBAPIError) -> str | None:
+    """The server's (or client library's) error number, as text, e.g. "1264"."""
+    args = exc.driver_exception.args
+    return str(args[0]) if args and isinstance(args[0], int) else None
+
+
+def is_lost_connection(code: str) -> bool:
+    return code in LOST_CONNECTION_CODES
+
+
+def is_timeout(code: str) -> bool:
+    return code in TIMEOUT_CODES

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from fastapi import status
 from pydantic import Field
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from .budget import BudgetSettings
@@ -41,6 +41,20 @@ SQLSTATE_CLASS_STATUS = {
     "53": status.HTTP_503_SERVICE_UNAVAILABLE,  # insufficient resources, too many connections
     "57": status.HTTP_503_SERVICE_UNAVAILABLE,  # operator intervention: shutdown, cancelled
 }
+# SQLSTATEs whose class alone does not say enough.
+SQLSTATE_STATUS = {
+    LOCK_NOT_AVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,  # lock_timeout expired: retry
+}
+# Errors that mean a database-enforced timeout ended the unit of work.
+TIMEOUT_CODES = frozenset(
+    {
+        "57014",  # query_canceled: statement_timeout
+        LOCK_NOT_AVAILABLE,  # lock_timeout
+        "25P03",  # idle_in_transaction_session_timeout
+    }
+)
+# Errors that mean the connection is gone (besides class 08): administrator or crash shutdown.
+LOST_CONNECTION_CODES = frozenset({"57P01", "57P02", "57P03"})
 
 
 class DialectSettings(BudgetSettings):
@@ -63,6 +77,14 @@ class DialectSettings(BudgetSettings):
     # Every checkout replaces a connection the server has closed (restart, kill, idle timeout);
     # one idle for longer than this many seconds is also pinged first (0: ping every checkout).
     pool_ping_after_idle: float = Field(default=1.0, ge=0)
+    # Limits the server enforces on every transaction, in seconds (0: none). A unit of work that
+    # exceeds one is rolled back and answered 503 with Retry-After. A lock wait is a statement
+    # too: keep lock_timeout below statement_timeout, so the error says which one it was.
+    statement_timeout: float = Field(default=30.0, ge=0)
+    lock_timeout: float = Field(default=10.0, ge=0)
+    # A transaction left idle this long (a stuck worker, a forgotten session) is ended by the
+    # server, which frees its locks and its connection.
+    idle_in_transaction_timeout: float = Field(default=60.0, ge=0)
 
     @property
     def behind_transaction_pooler(self) -> bool:
@@ -84,6 +106,41 @@ def read_only_execution_options(settings: DialectSettings) -> dict[str, Any]:
 
 def configure_engine(engine: Engine, settings: DialectSettings) -> None:
     replace_dead_connections(engine, ping_after_idle=settings.pool_ping_after_idle)
+    apply_timeouts(engine, settings)
+
+
+def timeouts_statement(settings: DialectSettings) -> str | None:
+    """One statement for all the limits: one round trip per transaction."""
+    limits = {
+        "statement_timeout": settings.statement_timeout,
+        "lock_timeout": settings.lock_timeout,
+        "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout,
+    }
+    calls = [
+        f"set_config('{name}', '{max(1, round(seconds * 1000))}', true)"
+        for name, seconds in limits.items()
+        if seconds > 0
+    ]
+    return f"SELECT {', '.join(calls)}" if calls else None
+
+
+def apply_timeouts(engine: Engine, settings: DialectSettings) -> None:
+    """The limits, set at the start of every transaction with set_config(..., is_local => true):
+    they end with the transaction, so they hold behind a transaction pooler (PgBouncer), where
+    session-level SETs and startup parameters would leak to other clients or be refused.
+
+    Read-only units of work in AUTOCOMMIT have no transaction to scope them to: set the same
+    limits on the role as a backstop (`ALTER ROLE app SET statement_timeout = '30s'`), which
+    also holds behind PgBouncer.
+    """
+    statement = timeouts_statement(settings)
+    if statement is None:
+        return
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql(statement)
 
 
 @contextmanager
@@ -118,5 +175,21 @@ def status_for(exc: DBAPIError) -> int | None:
     sqlstate = getattr(exc.driver_exception, "sqlstate", None)
     if not isinstance(sqlstate, str):
         return None
+    if sqlstate in SQLSTATE_STATUS:
+        return SQLSTATE_STATUS[sqlstate]
     # Any other class (a syntax error, an unknown column, ...) is a bug in the service.
     return SQLSTATE_CLASS_STATUS.get(sqlstate[:2], status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def error_code(exc: DBAPIError) -> str | None:
+    """The SQLSTATE, e.g. "22003" for integer out of range."""
+    sqlstate = getattr(exc.driver_exception, "sqlstate", None)
+    return sqlstate if isinstance(sqlstate, str) else None
+
+
+def is_lost_connection(code: str) -> bool:
+    return code.startswith("08") or code in LOST_CONNECTION_CODES
+
+
+def is_timeout(code: str) -> bool:
+    return code in TIMEOUT_CODES

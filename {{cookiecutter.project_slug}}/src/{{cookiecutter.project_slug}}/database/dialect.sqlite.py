@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import status
+from pydantic import Field
 from pydantic_settings import BaseSettings
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
 from .lifecycle import ServiceEngine
 
-# Milliseconds a connection waits for another writer's lock before failing.
-BUSY_TIMEOUT_MS = 30_000
 # Execution option of read-only units of work (see session.begin_read_only).
 READ_ONLY_OPTION = "read_only"
 
@@ -36,6 +35,8 @@ ERROR_NAME_STATUS = {
     "SQLITE_IOERR": status.HTTP_503_SERVICE_UNAVAILABLE,
     "SQLITE_FULL": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
+# Primary result codes that mean a timeout ended the unit of work (the busy timeout).
+TIMEOUT_PRIMARY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 
 
 class DialectSettings(BaseSettings):
@@ -43,6 +44,9 @@ class DialectSettings(BaseSettings):
 
     # Seconds after which a connection is replaced; -1 keeps connections until they fail.
     pool_recycle: int = {{ cookiecutter.__pool_recycle }}
+    # Seconds a transaction waits for another writer's lock (SQLite's busy timeout) before it is
+    # rolled back and answered 503 with Retry-After. SQLite has no statement timeout.
+    lock_timeout: float = Field(default=30.0, gt=0)
 
 
 def engine_options(_settings: DialectSettings) -> dict[str, Any]:
@@ -58,7 +62,7 @@ async def check_connection_budget(_engine: ServiceEngine, _settings: DialectSett
     """SQLite has no server and so no connection limit to check."""
 
 
-def configure_engine(engine: Engine, _settings: DialectSettings) -> None:
+def configure_engine(engine: Engine, settings: DialectSettings) -> None:
     """WAL journal, busy timeout, foreign keys, and BEGIN IMMEDIATE transactions.
 
     The driver's own transaction handling is switched off and every transaction that may write
@@ -73,7 +77,7 @@ def configure_engine(engine: Engine, _settings: DialectSettings) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={max(1, round(settings.lock_timeout * 1000))}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -121,3 +125,18 @@ def status_for(exc: DBAPIError) -> int | None:
     primary = "_".join(driver_exception.sqlite_errorname.split("_")[:2])
     # Any other code (SQLITE_ERROR: a syntax error, an unknown column, ...) is a bug in the service.
     return ERROR_NAME_STATUS.get(primary, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def error_code(exc: DBAPIError) -> str | None:
+    """The extended result code's name, e.g. "SQLITE_CONSTRAINT_UNIQUE"."""
+    name = getattr(exc.driver_exception, "sqlite_errorname", None)
+    return name if isinstance(name, str) else None
+
+
+def is_lost_connection(_code: str) -> bool:
+    """SQLite has no connection to lose: its database is a file."""
+    return False
+
+
+def is_timeout(code: str) -> bool:
+    return "_".join(code.split("_")[:2]) in TIMEOUT_PRIMARY_CODES

@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from ..settings import Settings
 from .capacity import database_slot
 from .dialect import configure_engine, engine_options, read_only_execution_options
+from .observability import observe_pool, observe_unit_of_work, session_info
 
 # Key of the session factory's info: the execution options of read-only units of work.
 READ_ONLY_OPTIONS = "read_only_execution_options"
@@ -38,10 +40,28 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.pool_timeout,
         pool_recycle=settings.pool_recycle,
         echo=settings.echo,
+        # Errors and logs never show a statement's parameters: they are the clients' data.
+        hide_parameters=True,
         **engine_options(settings),
     )
     configure_engine(engine.sync_engine, settings)
+    if settings.metrics_enabled:
+        # After the dialect's pool listeners, as observe_pool requires.
+        observe_pool(engine.sync_engine, capacity=settings.pool_capacity)
     return engine
+
+
+def create_probe_engine(settings: Settings) -> AsyncEngine:
+    """The readiness probe's own engine, apart from the pool that serves requests: a busy pool
+    never makes a healthy instance look unready, and the probe never takes a connection from
+    real traffic. Without a pool (NullPool): each probe opens a connection and closes it, so
+    the probe proves that a new connection can be made, and keeps none open between probes."""
+    return create_async_engine(
+        settings.database_url,
+        poolclass=NullPool,
+        hide_parameters=True,
+        **engine_options(settings),
+    )
 
 
 def create_session_factory(
@@ -51,12 +71,15 @@ def create_session_factory(
     # The unit of work commits before the response is built; expire_on_commit=False lets the
     # response read the committed objects without another round trip to the database.
     read_only: dict[str, Any] = read_only_execution_options(settings)
-    return async_sessionmaker(engine, expire_on_commit=False, info={READ_ONLY_OPTIONS: read_only})
+    info = {READ_ONLY_OPTIONS: read_only, **session_info(metrics_enabled=settings.metrics_enabled)}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 async def get_session(
     request: Request,
     _slot: Annotated[None, Depends(database_slot)],
+    # Exits after this dependency: it logs and counts the rollback made below, with its cause.
+    _observed: Annotated[None, Depends(observe_unit_of_work)],
 ) -> AsyncIterator[AsyncSession]:
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with session_factory() as session:
