@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .database.dialect import error_code, is_lost_connection, is_timeout, status_for
+from .domain_errors import ConflictError, NotFoundError, ServiceError
 from .logs import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,11 @@ class CapacityTimeoutError(Exception):
     """No database slot became free within `capacity_timeout` seconds."""
 
 
-class ItemNotFoundError(HTTPException):
-    def __init__(self, item_id: int) -> None:
-        super().__init__(status.HTTP_404_NOT_FOUND, f"Item {item_id} not found.")
+# Each domain error class (domain_errors.py) and its status; a subclass gets its base's.
+SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
+    NotFoundError: status.HTTP_404_NOT_FOUND,
+    ConflictError: status.HTTP_409_CONFLICT,
+}
 
 
 def status_of(exc: Exception) -> int:
@@ -73,7 +76,7 @@ def error_type(exc: BaseException) -> str:
 def rollback_cause(exc: BaseException) -> str:
     """Why a unit of work was rolled back: one of metrics.ROLLBACK_CAUSES. The database's code
     decides, as for the status: asyncpg's errors, for one, all arrive as plain DBAPIError."""
-    if isinstance(exc, HTTPException | RequestValidationError):
+    if isinstance(exc, HTTPException | RequestValidationError | ServiceError):
         return "client_error"
     if isinstance(exc, PoolTimeoutError | CapacityTimeoutError):
         return "timeout"
@@ -154,9 +157,25 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
     )
 
 
+def service_error_status(exc: ServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in SERVICE_ERROR_STATUS:
+            return SERVICE_ERROR_STATUS[cls]
+    # A refusal with no status of its own is still the client's request: 400, never a 500.
+    return status.HTTP_400_BAD_REQUEST
+
+
+async def handle_service_error(request: Request, exc: Exception) -> JSONResponse:
+    """A unit of work refused the request (domain_errors.py): its status and its own words."""
+    assert isinstance(exc, ServiceError)
+    body = {"detail": exc.detail, **exc.extra()}
+    return JSONResponse(body, status_code=service_error_status(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(SQLAlchemyError, handle_database_error)
     app.add_exception_handler(OSError, handle_connection_error)
     app.add_exception_handler(CapacityTimeoutError, handle_capacity_timeout)
+    app.add_exception_handler(ServiceError, handle_service_error)
