@@ -10,11 +10,14 @@ caught it (MUTATIONS.md keeps the last one).
 """
 
 import argparse
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +25,22 @@ from pathlib import Path
 from .variants import DATABASES, TEMPLATE, VARIANTS, Variant, clean_environment, uv
 
 GUARD = "tests/test_convention.py"
-# A mutation survives if the suite passes; each run is bounded, and stops at the first failure.
-SUITE_TIMEOUT = 600
+# The quick, sharp tests first: with -x the first failure ends the run, so the matrix costs
+# little more than a pytest start-up per caught mutation. Then everything else.
+FIRST = (
+    "tests/test_session_convention.py",
+    "tests/test_overload.py::test_requests_wait_for_a_database_slot_not_inside_the_pool",
+    "tests/test_concurrency.py",
+    "tests/test_database.py",
+    "tests/test_items.py",
+)
+# A mutation survives if the suite passes. Each run stops at the first failure, and is bounded:
+# a suite that hangs (e.g. on a lock a mutation never releases) has failed too.
+SUITE_TIMEOUT = 300
 
 Edit = tuple[str, str]
+# A test's line in pytest's verbose output, when it failed.
+VERDICT = re.compile(r"^(tests/\S+) (?:FAILED|ERROR)\b")
 
 
 @dataclass(frozen=True)
@@ -129,8 +144,8 @@ MUTATIONS = [
         # In the first step of a transfer: its second step may still fail.
         (
             (
-                rf"( +)({AWAIT})session\.refresh\(item, \[\"quantity\"\]\)\n",
-                r"\1\2session.commit()\n\1\2session.refresh(item, [\"quantity\"])\n",
+                rf"( +)({AWAIT})session\.refresh\(item, \[.quantity.\]\)\n",
+                r"\1\2session.commit()\n\g<0>",
             ),
         ),
     ),
@@ -229,26 +244,49 @@ def mutated_copy(mutation: Mutation, variant: Variant, installed: Path, destinat
 
 
 def first_failure(variant: Variant, project: Path) -> str | None:
-    """Run the behavioural suite, stopping at the first failure; the failing test, or None."""
-    env = clean_environment(CI="true", PYTHONPATH=str(project / "src"))
+    """Run the behavioural suite, stopping at the first failure; the failing test, or None.
+
+    The output is read as it comes (verbose: one line per test): once pytest names a failed
+    test the run is over, even if the mutated service would then hang the teardown (e.g. a
+    thread stuck on a lock it left).
+    """
+    env = clean_environment(CI="true", PYTHONPATH=str(project / "src"), PYTHONUNBUFFERED="1")
     server_url = variant.server_url()
     if server_url is not None:
         env["TEST_DATABASE_URL"] = server_url
-    completed = subprocess.run(
-        [".venv/bin/python", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfE"],
+    pytest = [".venv/bin/python", "-m", "pytest", "-x", "-v", "-p", "no:cacheprovider"]
+    process = subprocess.Popen(
+        [*pytest, *FIRST, "tests"],
         cwd=project,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=SUITE_TIMEOUT,
-        check=False,
+        start_new_session=True,
     )
-    if completed.returncode == 0:
+    stop = threading.Timer(SUITE_TIMEOUT, lambda: os.killpg(process.pid, signal.SIGKILL))
+    stop.start()
+    failure, tail = None, []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            tail = [*tail[-20:], line]
+            verdict = VERDICT.match(line)
+            if verdict:
+                failure = verdict[1]
+                break
+    finally:
+        stop.cancel()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if failure:
+        return failure
+    if process.returncode == 0:
         return None
-    for line in completed.stdout.splitlines():
-        if line.startswith(("FAILED tests/", "ERROR tests/")):
-            return line.split(" ", 1)[1].split(" - ")[0]
-    return f"exit {completed.returncode}: {completed.stdout[-500:]}{completed.stderr[-500:]}"
+    if process.returncode == -signal.SIGKILL:
+        return f"the suite hung for {SUITE_TIMEOUT} s"
+    return f"exit {process.returncode}: {''.join(tail)}"
 
 
 def bake_and_install(variant: Variant, directory: Path) -> Path:

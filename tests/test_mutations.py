@@ -25,8 +25,9 @@ def cases() -> list[object]:
             variant,
             mutation,
             id=f"{variant.id}-{mutation.name}",
-            # With the variant's other checks: they share its baked, installed project.
-            marks=pytest.mark.xdist_group(variant.id),
+            # A group of their own, beside the variant's other checks, so that another worker
+            # can take them (it bakes and installs the variant again: a few seconds).
+            marks=pytest.mark.xdist_group(f"mutations-{variant.id}"),
         )
         for variant in VARIANTS
         if ALL_VARIANTS or variant.id in COVERING_SET
