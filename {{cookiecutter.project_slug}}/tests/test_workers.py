@@ -1,7 +1,8 @@
 """A real uvicorn with 2 worker processes, started as the Dockerfile starts it: concurrent
 reads and writes lose nothing and hold at most the workers' pools on the server; then a SIGTERM
 in the middle of a stream of writes drains it: every write answered 2xx is stored, no connection
-is left on the server, and the server exits cleanly. SQLite: 2 processes writing one file."""
+is left on the server, and the server exits cleanly. Without a server, the 2 workers write one
+database file."""
 
 import os
 import signal
