@@ -47,6 +47,13 @@ GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 WORKER_REQUESTS = 20
 
 
+async def empty_tables(app: FastAPI) -> None:
+    """As the `served` fixture leaves them: children first, order lines refer to items."""
+    await execute(
+        app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders", "DELETE FROM items"
+    )
+
+
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -148,7 +155,7 @@ async def test_every_response_carries_a_request_id_errors_included(database_url:
             raise RuntimeError("a bug")
 
         app.router.add_api_route("/broken", broken)
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         item = await create(client, "bolt")
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as raw:
@@ -332,7 +339,7 @@ async def test_pool_gauges_follow_the_pool(client: httpx.AsyncClient, app: FastA
 async def test_waiters_and_timeouts_move_as_the_503s_say(database_url: str) -> None:
     settings = Settings(database_url=database_url, pool_size=1, capacity_timeout=1)
     async with serve(settings) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         item = await create(client, "bolt")
         timeouts = sample("db_client_connection_timeouts_total")
         waits = sample("db_client_connection_wait_time_seconds_count")
@@ -384,7 +391,7 @@ async def test_a_write_waiting_for_a_row_lock_gets_a_503_within_the_lock_timeout
     # MySQL counts innodb_lock_wait_timeout in whole seconds: 1 s is its least.
     settings = Settings(database_url=database_url, pool_size=2, lock_timeout=1)
     async with serve(settings) as (app, client), captured() as logs:
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         item = await create(client, "bolt")
         before = rollbacks()
 
@@ -413,7 +420,7 @@ async def test_without_a_lock_timeout_the_same_write_waits_for_the_lock(
     """Negative control of the test above: the 503 comes from lock_timeout, nothing else."""
     settings = Settings(database_url=database_url, pool_size=2, lock_timeout=30)
     async with serve(settings) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         item = await create(client, "bolt")
         responses: list[httpx.Response] = []
         lock = f"UPDATE items SET quantity = 5 WHERE id = {item['id']}"

@@ -15,11 +15,11 @@ from prometheus_client import REGISTRY
 from {{ cookiecutter.project_slug }}.errors import TIMEOUT_DETAIL
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import add_slow_route, execute
+from .database import add_slow_route
 from .dialect import SLEEP_SQL, STATEMENT_TIMEOUT_CODES
 from .helpers import assert_ordinary_requests_succeed
 from .serving import serve
-from .test_observability import Capture
+from .test_observability import Capture, empty_tables
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +40,7 @@ async def slow_route_served(
         database_url=database_url, statement_timeout=statement_timeout, lock_timeout=10
     )
     async with serve(settings) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         add_slow_route(app, "/slow", SLEEP_SQL.format(seconds=SLOW_SECONDS))
         yield app, client
 
