@@ -30,7 +30,7 @@ CRUFT = [
     "app(prog_name='cruft')",
 ]
 SESSION_MODULE = "database/session.py"
-NEW_SETTING = '    log_level: str = "INFO"'
+NEW_SETTING = '    audit_log: bool = False'
 NEW_DOCSTRING = '"""Engine, session factory and per-request session: their one home in the service.'
 LOCAL_NOTE = "Notes of the team that owns this service: kept across template updates."
 
@@ -88,7 +88,7 @@ def change_template(template: Path) -> None:
         encoding="utf-8",
     )
     example = source / ".env.example"
-    example.write_text(example.read_text(encoding="utf-8") + "LOG_LEVEL=INFO\n", encoding="utf-8")
+    example.write_text(example.read_text(encoding="utf-8") + "AUDIT_LOG=false\n", encoding="utf-8")
     session = package / SESSION_MODULE
     first, rest = session.read_text(encoding="utf-8").split("\n", 1)
     assert first.startswith('"""') and first != NEW_DOCSTRING
@@ -139,7 +139,7 @@ def test_cruft_update_brings_a_template_change_into_a_service(
     package = service / "src" / variant.slug
     assert NEW_SETTING in (package / "settings.py").read_text(encoding="utf-8"), variant.id
     assert (package / SESSION_MODULE).read_text("utf-8").startswith(NEW_DOCSTRING), variant.id
-    assert "LOG_LEVEL=INFO" in (service / ".env.example").read_text(encoding="utf-8")
+    assert "AUDIT_LOG=false" in (service / ".env.example").read_text(encoding="utf-8")
     assert LOCAL_NOTE in readme.read_text(encoding="utf-8"), f"[{variant.id}] local change lost"
     assert not list(service.rglob("*.rej")), f"[{variant.id}] the update left rejected hunks"
     cruft_state = json.loads((service / ".cruft.json").read_text(encoding="utf-8"))
