@@ -26,7 +26,7 @@ from .variants import DATABASES, TEMPLATE, VARIANTS, Variant, clean_environment,
 
 GUARD = "tests/test_convention.py"
 # The quick, sharp tests first: with -x the first failure ends the run, so the matrix costs
-# little more than a pytest start-up per caught mutation. Then everything else.
+# little more than two pytest start-ups per caught mutation. Then the whole suite.
 FIRST = (
     "tests/test_session_convention.py",
     "tests/test_overload.py::test_requests_wait_for_a_database_slot_not_inside_the_pool",
@@ -202,15 +202,22 @@ MUTATIONS = [
 ]
 
 
-def apply_edits(path: Path, edits: tuple[Edit, ...], is_async: bool) -> None:
-    source = path.read_text(encoding="utf-8")
+def apply_edits(paths: list[Path], edits: tuple[Edit, ...], is_async: bool) -> None:
+    """Apply each edit to every file it matches; each must match in at least one of them (a
+    role such as */services.py names every resource's file, and an edit may be for one)."""
+    sources = {path: path.read_text(encoding="utf-8") for path in paths}
     for pattern, replacement in edits:
         # Named groups a replacement may use: what the mode awaits with.
         replacement = replacement.replace(r"\g<await>", "await " if is_async else "")
         replacement = replacement.replace(r"\g<rollback>", "await " if is_async else "")
-        source, count = re.subn(pattern, replacement, source)
-        assert count, f"{path.name}: {pattern!r} matches nothing; the mutation has drifted"
-    path.write_text(source, encoding="utf-8")
+        total = 0
+        for path, source in sources.items():
+            sources[path], count = re.subn(pattern, replacement, source)
+            total += count
+        names = ", ".join(path.name for path in paths)
+        assert total, f"{names}: {pattern!r} matches nothing; the mutation has drifted"
+    for path, source in sources.items():
+        path.write_text(source, encoding="utf-8")
 
 
 def files_by_role(package: Path, role: str) -> list[Path]:
@@ -225,11 +232,9 @@ def mutate(mutation: Mutation, variant: Variant, project: Path) -> None:
     edits = mutation.edits
     if isinstance(edits, dict):
         edits = edits[variant.transaction_style]
-    for path in files_by_role(package, mutation.role):
-        apply_edits(path, edits, is_async)
+    apply_edits(files_by_role(package, mutation.role), edits, is_async)
     if mutation.other_role:
-        for path in files_by_role(package, mutation.other_role):
-            apply_edits(path, mutation.other_edits, is_async)
+        apply_edits(files_by_role(package, mutation.other_role), mutation.other_edits, is_async)
 
 
 def mutated_copy(mutation: Mutation, variant: Variant, installed: Path, destination: Path) -> Path:
@@ -246,6 +251,19 @@ def mutated_copy(mutation: Mutation, variant: Variant, installed: Path, destinat
 def first_failure(variant: Variant, project: Path) -> str | None:
     """Run the behavioural suite, stopping at the first failure; the failing test, or None.
 
+    The quick, sharp tests (FIRST) run first, in a pytest run of their own (pytest orders the
+    files of one package alphabetically, whatever order they are given in); then the rest.
+    """
+    for tests in (FIRST, ("tests",)):
+        failure = first_failure_of(variant, project, tests)
+        if failure:
+            return failure
+    return None
+
+
+def first_failure_of(variant: Variant, project: Path, tests: tuple[str, ...]) -> str | None:
+    """Run `tests` with -x; the failing test, or None.
+
     The output is read as it comes (verbose: one line per test): once pytest names a failed
     test the run is over, even if the mutated service would then hang the teardown (e.g. a
     thread stuck on a lock it left).
@@ -256,7 +274,7 @@ def first_failure(variant: Variant, project: Path) -> str | None:
         env["TEST_DATABASE_URL"] = server_url
     pytest = [".venv/bin/python", "-m", "pytest", "-x", "-v", "-p", "no:cacheprovider"]
     process = subprocess.Popen(
-        [*pytest, *FIRST, "tests"],
+        [*pytest, *tests],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
