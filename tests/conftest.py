@@ -69,3 +69,23 @@ def fresh_database_url(variant: Variant, tmp_path: Path) -> Iterator[str]:
     require_server(variant)
     with fresh_database(variant, tmp_path) as url:
         yield url
+
+
+# (mutation, variant, the test that caught it), as tests/test_mutations.py records them; the
+# reports reach this process from every xdist worker.
+CAUGHT: dict[tuple[str, str], str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:
+        if name == "mutation" and report.when == "call":
+            mutation, variant_id, cell = value  # type: ignore[misc]
+            CAUGHT[mutation, variant_id] = cell
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CAUGHT:
+        from .mutations import table
+
+        terminalreporter.write_sep("=", "mutation matrix: the test that caught each mutation")
+        terminalreporter.write_line(table(CAUGHT))

@@ -47,7 +47,8 @@ VERDICT = re.compile(r"^(tests/\S+) (?:FAILED|ERROR)\b")
 class Mutation:
     name: str
     failure_mode: str
-    # The file it edits, relative to the package: a role, as in the convention guard.
+    # The file it edits, relative to the package: a role, as in the convention guard; one
+    # starting with "/" is relative to the project (e.g. /migrations/env.py).
     role: str
     edits: tuple[Edit, ...] | dict[str, tuple[Edit, ...]]
     # The variants it applies to (default: all).
@@ -58,10 +59,16 @@ class Mutation:
     other_edits: tuple[Edit, ...] = ()
     # Set when no behaviour can tell: why. The static guard must catch it instead.
     unobservable_because: str | None = None
+    # The tests that exist to catch it, run before the others.
+    caught_by: tuple[str, ...] = ()
 
 
 def has_server(variant: Variant) -> bool:
     return DATABASES[variant.database].has_server
+
+
+def is_postgres(variant: Variant) -> bool:
+    return variant.database == "postgres"
 
 
 AWAIT = r"(?:await )?"
@@ -103,8 +110,9 @@ MUTATIONS = [
         "the session dependency closes its session but does not roll back on error",
         "database/session.py",
         ((SESSION_BLOCK, "\\g<open>        yield session\n"),),
-        unobservable_because="close() rolls back whatever transaction the session still has, "
-        "at the same moment: left to the guard (test_convention.py)",
+        unobservable_because="close() rolls back the same transaction at the same moment; "
+        "only the rollback's log line and metric can tell, and only where a test reads them: "
+        "left to the guard (test_convention.py)",
     ),
     Mutation(
         "shared-session",
@@ -199,6 +207,32 @@ MUTATIONS = [
             ),
         },
     ),
+    # The negative controls of the scale-out and observability features (issues 13 and 14).
+    Mutation(
+        "pooler-setting-ignored",
+        "DATABASE_POOLER=pgbouncer no longer makes the driver pooler-safe: named prepared "
+        "statements break behind PgBouncer in transaction mode",
+        "database/dialect.py",
+        ((r"dict\(POOLER_CONNECT_ARGS\)", "{}"),),
+        applies=is_postgres,
+        caught_by=("tests/test_pgbouncer.py",),
+    ),
+    Mutation(
+        "migration-lock-off",
+        "migrations run without the database lock: replicas starting together race",
+        "/migrations/env.py",
+        ((r"migration_lock\(connection, timeout\) if locked else ", ""),),
+        caught_by=("tests/test_migration_lock.py",),
+    ),
+    Mutation(
+        "timeouts-not-applied",
+        "the per-transaction statement and lock timeouts are never set: a slow statement or a "
+        "held lock keeps its connection and its slot",
+        "database/dialect.py",
+        ((r"( +)apply_timeouts\(engine, settings\)\n", r"\1pass\n"),),
+        applies=has_server,
+        caught_by=("tests/test_statement_timeout.py",),
+    ),
 ]
 
 
@@ -221,6 +255,8 @@ def apply_edits(paths: list[Path], edits: tuple[Edit, ...], is_async: bool) -> N
 
 
 def files_by_role(package: Path, role: str) -> list[Path]:
+    if role.startswith("/"):
+        package, role = package.parent.parent, role[1:]
     paths = sorted(package.glob(role))
     assert paths, f"no file has the role {role} in {package}"
     return paths
@@ -248,13 +284,17 @@ def mutated_copy(mutation: Mutation, variant: Variant, installed: Path, destinat
     return copy
 
 
-def first_failure(variant: Variant, project: Path) -> str | None:
+def first_failure(variant: Variant, project: Path, caught_by: tuple[str, ...] = ()) -> str | None:
     """Run the behavioural suite, stopping at the first failure; the failing test, or None.
 
-    The quick, sharp tests (FIRST) run first, in a pytest run of their own (pytest orders the
-    files of one package alphabetically, whatever order they are given in); then the rest.
+    The tests meant to catch the mutation and the quick, sharp ones (FIRST) run first, in a
+    pytest run of their own (pytest orders the files of one package alphabetically, whatever
+    order they are given in); then the whole suite.
     """
-    for tests in (FIRST, ("tests",)):
+    first = tuple(
+        test for test in (*caught_by, *FIRST) if (project / test.split("::")[0]).is_file()
+    )
+    for tests in (first, ("tests",)):
         failure = first_failure_of(variant, project, tests)
         if failure:
             return failure
@@ -307,6 +347,26 @@ def first_failure_of(variant: Variant, project: Path, tests: tuple[str, ...]) ->
     return f"exit {process.returncode}: {''.join(tail)}"
 
 
+def table(caught: dict[tuple[str, str], str]) -> str:
+    """Markdown: a row per mutation, a column per variant, the test that caught it in each cell
+    ("n/a" where it does not apply, **survived** where nothing caught it)."""
+    variants = [variant.id for variant in VARIANTS if any(v == variant.id for _, v in caught)]
+    lines = [
+        "| mutation | failure mode | " + " | ".join(variants) + " |",
+        "|---|---|" + "---|" * len(variants),
+    ]
+    for mutation in MUTATIONS:
+        cells = " | ".join(caught.get((mutation.name, variant), "") for variant in variants)
+        lines.append(f"| {mutation.name} | {mutation.failure_mode} | {cells} |")
+    return "\n".join(lines)
+
+
+def cell(test: str | None, mutation: Mutation) -> str:
+    if mutation.unobservable_because:
+        return "the guard (unobservable)"
+    return f"`{test.removeprefix('tests/')}`" if test else "**survived**"
+
+
 def bake_and_install(variant: Variant, directory: Path) -> Path:
     command = ["cookiecutter", str(TEMPLATE), "--no-input", "-o", str(directory)]
     command += [f"{key}={value}" for key, value in variant.context.items()]
@@ -335,14 +395,10 @@ def main() -> int:
                 runs = Path(work) / "runs" / variant.id
                 runs.mkdir(parents=True, exist_ok=True)
                 project = mutated_copy(mutation, variant, installed, runs)
-                test = first_failure(variant, project)
-                caught[mutation.name, variant.id] = f"`{test}`" if test else "**survived**"
+                test = first_failure(variant, project, mutation.caught_by)
+                caught[mutation.name, variant.id] = cell(test, mutation)
                 print(f"{variant.id} {mutation.name}: {test}", file=sys.stderr, flush=True)
-    print("| mutation | failure mode | " + " | ".join(v.id for v in chosen) + " |")
-    print("|---|---|" + "---|" * len(chosen))
-    for mutation in MUTATIONS:
-        cells = " | ".join(caught[mutation.name, v.id] for v in chosen)
-        print(f"| {mutation.name} | {mutation.failure_mode} | {cells} |")
+    print(table(caught))
     return 0
 
 

@@ -3,11 +3,12 @@ baked service's behavioural suite fail, in a covering set of variants (every dat
 transaction style at least once), or in all 12 with MUTATION_VARIANTS=all."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .mutations import GUARD, MUTATIONS, Mutation, first_failure, mutated_copy
+from .mutations import GUARD, MUTATIONS, Mutation, cell, first_failure, mutated_copy
 from .test_convention_guard import run_guard
 from .variants import VARIANTS, Variant
 
@@ -45,15 +46,22 @@ def test_the_covering_set_covers_every_choice() -> None:
 
 @pytest.mark.parametrize(("variant", "mutation"), cases(), indirect=["variant"])
 def test_the_behavioural_suite_catches_the_mutation(
-    variant: Variant, mutation: Mutation, installed: Path, tmp_path: Path
+    variant: Variant,
+    mutation: Mutation,
+    installed: Path,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:
     project = mutated_copy(mutation, variant, installed, tmp_path)
     if mutation.unobservable_because:
         # The copy has no guard of its own (only behaviour counts above); run the original's.
         (project / GUARD).write_text((installed / GUARD).read_text("utf-8"), "utf-8")
         assert run_guard(project), f"[{variant.id}] {mutation.name}: the guard did not catch it"
+        record_property("mutation", (mutation.name, variant.id, cell(None, mutation)))
         return
 
-    caught_by = first_failure(variant, project)
+    caught_by = first_failure(variant, project, mutation.caught_by)
+    # Printed as a table at the end of the run (tests/conftest.py).
+    record_property("mutation", (mutation.name, variant.id, cell(caught_by, mutation)))
 
     assert caught_by, f"[{variant.id}] {mutation.name} survived: {mutation.failure_mode}"
