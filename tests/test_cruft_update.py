@@ -30,7 +30,7 @@ CRUFT = [
     "app(prog_name='cruft')",
 ]
 SESSION_MODULE = "database/session.py"
-NEW_SETTING = '    audit_log: bool = False'
+NEW_SETTING = "    audit_log: bool = False"
 NEW_DOCSTRING = '"""Engine, session factory and per-request session: their one home in the service.'
 LOCAL_NOTE = "Notes of the team that owns this service: kept across template updates."
 
