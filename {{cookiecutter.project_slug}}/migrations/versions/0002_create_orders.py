@@ -59,6 +59,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Dropping the table drops its indexes (MySQL refuses to drop the index of a foreign key alone).
+    # Dropping the table drops its indexes (some databases refuse to drop the index of a foreign
+    # key on its own).
     op.drop_table("order_lines")
     op.drop_table("orders")
