@@ -114,7 +114,7 @@ def logs(served: Any) -> Iterator[Capture]:
 
 async def incident(client: httpx.AsyncClient) -> httpx.Response:
     """The incident's failing unit of work: a write the database refuses (out of range, or
-    SQLite's CHECK), after an item that it will refuse for was made."""
+    a CHECK where integers cannot overflow), after an item that it will refuse for was made."""
     cause, _ = INCIDENT_ROLLBACK
     await create(client, "bolt", quantity=10 if cause == "integrity" else INTEGER_MAX - 10)
     return await client.post(
@@ -390,7 +390,7 @@ async def _append(responses: list[httpx.Response], request: Any) -> None:
 async def test_a_write_waiting_for_a_row_lock_gets_a_503_within_the_lock_timeout(
     database_url: str,
 ) -> None:
-    # MySQL counts innodb_lock_wait_timeout in whole seconds: 1 s is its least.
+    # 1 s: some databases count their lock wait timeout in whole seconds.
     settings = Settings(database_url=database_url, pool_size=2, lock_timeout=1)
     async with serve(settings) as (app, client), captured() as logs:
         await empty_tables(app)

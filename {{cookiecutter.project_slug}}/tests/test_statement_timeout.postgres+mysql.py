@@ -1,6 +1,6 @@
 """The statement timeout: a unit of work whose statement runs past `statement_timeout` is
 stopped by the server, rolled back and answered 503, and the service is healthy after it.
-(SQLite has no statement timeout; its lock-wait timeout is tested in test_observability.)"""
+(The lock-wait timeout, which every database has, is tested in test_observability.)"""
 
 import logging
 import time

@@ -63,7 +63,7 @@ def status_of(exc: Exception) -> int:
 
 
 def database_error_code(exc: BaseException) -> str | None:
-    """SQLSTATE (PostgreSQL), error number (MySQL) or extended result code name (SQLite)."""
+    """The database's own error code, as its dialect module reads it."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return error_code(exc)
     return None

@@ -3,7 +3,7 @@
 A small formatter of our own rather than a library: it is 50 lines, the service then depends
 on nothing more, and it owns the one rule a library would not enforce for us: an exception
 from the database driver is logged by its class and error code, never by its message (drivers
-quote values in messages: MySQL "Duplicate entry 'x'", psycopg "DETAIL: Key (name)=(x)").
+quote the offending values in their messages, e.g. the duplicate key of a unique violation).
 Field names: ECS for the envelope (`@timestamp`, `log.level`, `log.logger`), OpenTelemetry
 semantic conventions for the rest (`http.route`, `error.type`, `db.response.status_code`).
 """
@@ -87,10 +87,10 @@ def logging_config(settings: Settings) -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
             # Loggers that write statement parameters or result rows below WARNING, whatever
             # log_level says: SQLAlchemy's DEBUG logs result rows (`echo=True` still logs
-            # statements, with parameters hidden), aiosqlite's DEBUG logs every call with its
-            # parameters.
+            # statements, with parameters hidden), and a driver's DEBUG may log every call
+            # with its parameters.
             "sqlalchemy": {"level": "WARNING"},
-            "aiosqlite": {"level": "WARNING"},
+            "{{ cookiecutter.__driver_logger }}": {"level": "WARNING"},
         },
     }
 

@@ -2,7 +2,7 @@
 
 Counting rules (exact, and tested):
 - a commit is a unit of work whose `session.commit()` succeeded: the Session's `after_commit`
-  event. Read-only units of work count too (they end with `commit()`, even when PostgreSQL
+  event. Read-only units of work count too (they end with `commit()`, even when the dialect
   runs them in AUTOCOMMIT and no COMMIT reaches the server). Connections used outside the
   app's sessions (readiness probe, migrations, tests' own statements) never count.
 - a rollback is a request that an exception ended after its transaction had really begun: the

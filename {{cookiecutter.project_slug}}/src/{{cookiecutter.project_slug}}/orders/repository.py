@@ -16,9 +16,9 @@ from .schemas import OrderLineCreate
 
 async def lock_items(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, Item]:
     """The items, locked until the transaction ends (SELECT ... FOR UPDATE), in id order: two
-    orders that share items then queue one behind the other instead of deadlocking. SQLite has
-    no row locks and renders no FOR UPDATE; its writers are already serialised by the
-    BEGIN IMMEDIATE that the dialect module starts every writing transaction with."""
+    orders that share items then queue one behind the other instead of deadlocking. A database
+    without row locks renders no FOR UPDATE; the dialect module serialises its writers instead
+    (a BEGIN IMMEDIATE for every writing transaction)."""
     items = await session.scalars(
         select(Item)
         .where(Item.id.in_(item_ids))
