@@ -356,7 +356,7 @@ def table(caught: dict[tuple[str, str], str]) -> str:
         "|---|---|" + "---|" * len(variants),
     ]
     for mutation in MUTATIONS:
-        cells = " | ".join(caught.get((mutation.name, variant), "") for variant in variants)
+        cells = " | ".join(caught.get((mutation.name, variant), "n/a") for variant in variants)
         lines.append(f"| {mutation.name} | {mutation.failure_mode} | {cells} |")
     return "\n".join(lines)
 
