@@ -1,10 +1,13 @@
 -- wrk script for bench/load.py: the request mix of issue 5, and per-status counts.
 --
---   wrk -s bench/mix.lua URL -- MIX PREFIX NITEMS SEED
+--   wrk -s bench/mix.lua URL -- MIX PREFIX NITEMS SEED STOCKITEMS
 --
--- MIX: "mix" (GET one item, GET a page of 20, POST one item, PATCH one item; a quarter each),
--- or one of "get", "list", "post", "patch" alone. PREFIX makes POSTed names unique per run;
--- NITEMS is the id range of the seeded items. Prints one line "BENCHJSON {...}" at the end.
+-- MIX: "mix" (GET one item, GET a page of 20, POST one item, PATCH one item, POST an order of
+-- two lines; a fifth each), or one of "get", "list", "post", "patch", "order" alone. PREFIX
+-- makes POSTed names unique per run; NITEMS is the id range of the seeded items that GET and
+-- PATCH use; orders take one unit each of two of the STOCKITEMS items seeded after them (ids
+-- NITEMS + 1 ...), whose stock no PATCH touches and no run exhausts. Prints one line
+-- "BENCHJSON {...}" at the end.
 
 local threads = {}
 local next_tid = 0
@@ -16,14 +19,15 @@ function setup(thread)
 end
 
 local kinds_of = {
-  mix = { "get", "list", "post", "patch" },
+  mix = { "get", "list", "post", "patch", "order" },
   get = { "get" },
   list = { "list" },
   post = { "post" },
   patch = { "patch" },
+  order = { "order" },
 }
 local json_headers = { ["Content-Type"] = "application/json" }
-local kinds, prefix, nitems, pages
+local kinds, prefix, nitems, pages, stock_items
 local counter = 0
 
 function init(args)
@@ -31,6 +35,7 @@ function init(args)
   prefix = (args[2] or "w") .. "-" .. tid .. "-"
   nitems = tonumber(args[3] or "10000")
   pages = math.floor(nitems / 20)
+  stock_items = tonumber(args[5] or "100")
   math.randomseed(tonumber(args[4] or "1") * 1000 + tid)
   statuses = {}
   sent = {}
@@ -47,9 +52,17 @@ function request()
     counter = counter + 1
     local body = '{"name":"' .. prefix .. counter .. '","quantity":' .. math.random(0, 1000) .. '}'
     return wrk.format("POST", "/items", json_headers, body)
-  else
+  elseif kind == "patch" then
     local body = '{"quantity":' .. math.random(0, 1000) .. '}'
     return wrk.format("PATCH", "/items/" .. math.random(nitems), json_headers, body)
+  else
+    -- two different stock items, in random order: orders that share items lock them in turn
+    local first = math.random(stock_items)
+    local second = (first + math.random(stock_items - 1) - 1) % stock_items + 1
+    local body = string.format(
+      '{"lines":[{"item_id":%d,"quantity":1},{"item_id":%d,"quantity":1}]}',
+      nitems + first, nitems + second)
+    return wrk.format("POST", "/orders", json_headers, body)
   end
 end
 

@@ -6,7 +6,9 @@ RAW_DSN is an asyncpg DSN (postgresql://user@host:port/db), a MySQL one
 (mysql://user@host:port/db) or a SQLite file path. RAW_POOL connections (default 10, the
 generated services' pool size). No ORM, no validation beyond what the queries need, one
 statement per request (two for a page: the rows and the total), each its own transaction
-(autocommit), results serialised straight from the driver's rows.
+(autocommit), results serialised straight from the driver's rows. An order is one
+transaction, as in the service: lock its items in id order, check the stock, take it, insert
+the order and its lines.
 """
 
 import asyncio
@@ -24,6 +26,18 @@ from starlette.routing import Route
 DATABASE = os.environ.get("RAW_DATABASE", "postgres")
 DSN = os.environ["RAW_DSN"]
 POOL = int(os.environ.get("RAW_POOL", "10"))
+
+
+class Refused(Exception):
+    """An order that cannot be placed: (status, detail); its transaction is rolled back."""
+
+
+def check_stock(lines: list[tuple[int, int]], stock: dict[int, int]) -> None:
+    for item_id, quantity in lines:
+        if item_id not in stock:
+            raise Refused(404, f"Item {item_id} not found.")
+        if stock[item_id] < quantity:
+            raise Refused(409, f"Insufficient stock for item {item_id}.")
 
 
 class Database:
@@ -70,6 +84,26 @@ class Postgres(Database):
             quantity,
             item_id,
         )
+
+    async def place_order(self, lines: list[tuple[int, int]]) -> int:
+        async with self.pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                "SELECT id, quantity FROM items WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE",
+                sorted(item_id for item_id, _ in lines),
+            )
+            check_stock(lines, {row[0]: row[1] for row in rows})
+            await connection.executemany(
+                "UPDATE items SET quantity = quantity - $1 WHERE id = $2",
+                [(quantity, item_id) for item_id, quantity in lines],
+            )
+            order_id: int = await connection.fetchval(
+                "INSERT INTO orders (status) VALUES ('placed') RETURNING id"
+            )
+            await connection.executemany(
+                "INSERT INTO order_lines (order_id, item_id, quantity) VALUES ($1, $2, $3)",
+                [(order_id, item_id, quantity) for item_id, quantity in lines],
+            )
+        return order_id
 
 
 class MySQL(Database):
@@ -131,6 +165,34 @@ class MySQL(Database):
         )
         return rows[0] if rows else None
 
+    async def place_order(self, lines: list[tuple[int, int]]) -> int:
+        ids = sorted(item_id for item_id, _ in lines)
+        async with self.pool.acquire() as connection:
+            await connection.begin()
+            try:
+                async with connection.cursor() as cursor:
+                    await cursor.execute(
+                        "SELECT id, quantity FROM items WHERE id IN "
+                        f"({', '.join(['%s'] * len(ids))}) ORDER BY id FOR UPDATE",
+                        ids,
+                    )
+                    check_stock(lines, {row[0]: row[1] for row in await cursor.fetchall()})
+                    await cursor.executemany(
+                        "UPDATE items SET quantity = quantity - %s WHERE id = %s",
+                        [(quantity, item_id) for item_id, quantity in lines],
+                    )
+                    await cursor.execute("INSERT INTO orders (status) VALUES ('placed')")
+                    order_id: int = cursor.lastrowid
+                    await cursor.executemany(
+                        "INSERT INTO order_lines (order_id, item_id, quantity) VALUES (%s, %s, %s)",
+                        [(order_id, item_id, quantity) for item_id, quantity in lines],
+                    )
+                await connection.commit()
+            except BaseException:
+                await connection.rollback()
+                raise
+        return order_id
+
 
 class SQLite(Database):
     async def start(self) -> None:
@@ -187,6 +249,38 @@ class SQLite(Database):
         )
         return rows[0] if rows else None
 
+    async def place_order(self, lines: list[tuple[int, int]]) -> int:
+        ids = sorted(item_id for item_id, _ in lines)
+        connection = await self.connections.get()
+        try:
+            # The write lock first, as the service takes it (BEGIN IMMEDIATE).
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                async with connection.execute(
+                    f"SELECT id, quantity FROM items WHERE id IN ({', '.join('?' * len(ids))})",
+                    ids,
+                ) as cursor:
+                    check_stock(lines, {row[0]: row[1] for row in await cursor.fetchall()})
+                await connection.executemany(
+                    "UPDATE items SET quantity = quantity - ? WHERE id = ?",
+                    [(quantity, item_id) for item_id, quantity in lines],
+                )
+                async with connection.execute(
+                    "INSERT INTO orders (status) VALUES ('placed') RETURNING id"
+                ) as cursor:
+                    order_id: int = (await cursor.fetchone())[0]
+                await connection.executemany(
+                    "INSERT INTO order_lines (order_id, item_id, quantity) VALUES (?, ?, ?)",
+                    [(order_id, item_id, quantity) for item_id, quantity in lines],
+                )
+                await connection.execute("COMMIT")
+            except BaseException:
+                await connection.execute("ROLLBACK")
+                raise
+            return order_id
+        finally:
+            self.connections.put_nowait(connection)
+
 
 db: Any = {"postgres": Postgres, "mysql": MySQL, "sqlite": SQLite}[DATABASE]()
 
@@ -231,6 +325,22 @@ async def update_item(request: Request) -> Response:
     return JSONResponse(item(row)) if row else not_found(item_id)
 
 
+async def place_order(request: Request) -> Response:
+    data = json.loads(await request.body())
+    lines = [(line["item_id"], line["quantity"]) for line in data["lines"]]
+    try:
+        order_id = await db.place_order(lines)
+    except Refused as refused:
+        status, detail = refused.args
+        return JSONResponse({"detail": detail}, status_code=status)
+    body = {
+        "id": order_id,
+        "status": "placed",
+        "lines": [{"item_id": item_id, "quantity": quantity} for item_id, quantity in lines],
+    }
+    return JSONResponse(body, status_code=201)
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
     await db.start()
@@ -245,6 +355,7 @@ app = Starlette(
         Route("/items", create_item, methods=["POST"]),
         Route("/items/{item_id:int}", get_item, methods=["GET"]),
         Route("/items/{item_id:int}", update_item, methods=["PATCH"]),
+        Route("/orders", place_order, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

@@ -102,8 +102,9 @@ def stop(pid_file: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_pgbouncer(server_url: str) -> Iterator[PgBouncer]:
-    """PgBouncer, daemonised with an ini of its own; stopped by its pid file on the way out."""
+def running_pgbouncer(server_url: str, *, pool_size: int = POOL_SIZE) -> Iterator[PgBouncer]:
+    """PgBouncer, daemonised with an ini of its own, with `pool_size` server connections per
+    database and user; stopped by its pid file on the way out. (bench/load.py starts one too.)"""
     binary = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
     if binary is None:
         message = (
@@ -126,7 +127,7 @@ def running_pgbouncer(server_url: str) -> Iterator[PgBouncer]:
                     server_host=server.host or "127.0.0.1",
                     server_port=server.port or 5432,
                     port=port,
-                    pool_size=POOL_SIZE,
+                    pool_size=pool_size,
                     directory=directory,
                 )
             )
