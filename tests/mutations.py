@@ -233,6 +233,22 @@ MUTATIONS = [
         applies=has_server,
         caught_by=("tests/test_statement_timeout.py",),
     ),
+    # The negative control of the deadlock answer (issue 12).
+    Mutation(
+        "deadlock-generic-body",
+        "a deadlock's victim is answered with the generic 503 body, which does not say that "
+        "the transaction was rolled back and nothing was changed",
+        "errors.py",
+        (
+            (
+                r'( +)if cause == "deadlock":\n.*\n +return error_response\(status_code, '
+                r"DEADLOCK_DETAIL\)\n",
+                "",
+            ),
+        ),
+        applies=has_server,
+        caught_by=("tests/test_deadlock.py",),
+    ),
 ]
 
 

@@ -1,6 +1,6 @@
 """Direct database access for tests, beside the app's own sessions."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -42,6 +42,19 @@ async def uncommitted_write(engine: AsyncEngine, sql: str) -> AsyncIterator[None
     async with engine.connect() as connection:
         await connection.execute(text(sql))
         yield
+        await connection.rollback()
+
+
+@asynccontextmanager
+async def held_transaction(engine: AsyncEngine) -> AsyncIterator[Callable[[str], Awaitable[None]]]:
+    """A transaction of the test's own, held open across the test's steps, as a concurrent
+    writer would hold it; the function it gives runs one statement in it. Rolled back at the end."""
+    async with engine.connect() as connection:
+
+        async def run(sql: str) -> None:
+            await connection.execute(text(sql))
+
+        yield run
         await connection.rollback()
 
 

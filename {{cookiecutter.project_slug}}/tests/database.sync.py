@@ -1,6 +1,6 @@
 """Direct database access for tests, beside the app's own sessions."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -51,6 +51,23 @@ async def uncommitted_write(engine: Engine, sql: str) -> AsyncIterator[None]:
         connection.execute(text(sql))
         yield
         connection.rollback()
+
+
+@asynccontextmanager
+async def held_transaction(engine: Engine) -> AsyncIterator[Callable[[str], Awaitable[None]]]:
+    """A transaction of the test's own, held open across the test's steps, as a concurrent
+    writer would hold it; the function it gives runs one statement in it, in a worker thread, so
+    a statement that waits for a lock leaves the event loop free. Rolled back at the end."""
+    connection = await anyio.to_thread.run_sync(engine.connect)
+    try:
+
+        async def run(sql: str) -> None:
+            await anyio.to_thread.run_sync(connection.execute, text(sql))
+
+        yield run
+        await anyio.to_thread.run_sync(connection.rollback)
+    finally:
+        await anyio.to_thread.run_sync(connection.close)
 
 
 def add_slow_route(app: FastAPI, path: str, sql: str) -> None:

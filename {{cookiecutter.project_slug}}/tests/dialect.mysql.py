@@ -55,3 +55,14 @@ LOCK_TIMEOUT_CODE = "1205"
 STATEMENT_TIMEOUT_CODES = frozenset({"1969", "3024"})
 # A statement that takes `seconds` on the server, however few rows there are.
 SLEEP_SQL = "SELECT SLEEP({seconds})"
+# The deadlock test (test_deadlock.py): the code of a deadlock's victim; a query for the number
+# of the database's transactions waiting for a lock; and what the test's own transaction runs
+# first. InnoDB finds the cycle at once and rolls back the transaction that changed fewer rows:
+# the test's changes several, so the service's is the victim; its own wait is bounded.
+DEADLOCK_CODE = "1213"
+LOCK_WAITERS_SQL = (
+    "SELECT count(*) FROM information_schema.innodb_trx AS trx"
+    " JOIN information_schema.processlist AS process ON process.id = trx.trx_mysql_thread_id"
+    " WHERE trx.trx_state = 'LOCK WAIT' AND process.db = DATABASE()"
+)
+DEADLOCK_SURVIVOR_SQL = ("SET SESSION innodb_lock_wait_timeout = 30",)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from .database.dialect import error_code, is_lost_connection, is_timeout, status_for
+from .database.dialect import error_code, is_deadlock, is_lost_connection, is_timeout, status_for
 from .domain_errors import ConflictError, NotFoundError, ServiceError
 from .logs import request_id_var
 
@@ -30,6 +30,12 @@ DETAILS = {
 TIMEOUT_DETAIL = (
     "The database did not finish in time (a statement or lock-wait timeout); "
     "nothing was changed. Try again later."
+)
+# A transaction the database rolled back in favour of a concurrent one (the victim of a deadlock,
+# or one it could not serialise): nothing of it was kept, and the same request may well succeed.
+DEADLOCK_DETAIL = (
+    "The transaction conflicted with a concurrent one (a deadlock or serialization failure) "
+    "and was rolled back; nothing was changed. Try again."
 )
 CAPACITY_DETAIL = (
     "The service is busy: no database connection became free in time; try again later."
@@ -88,6 +94,8 @@ def rollback_cause(exc: BaseException) -> str:
             return "lost_connection"
         if code is not None and is_timeout(code):
             return "timeout"
+        if code is not None and is_deadlock(code):
+            return "deadlock"
     if isinstance(exc, Exception):
         # Not named status_code: the mutation matrix edits handle_database_error's line by it.
         answer = status_of(exc)
@@ -117,8 +125,12 @@ async def handle_database_error(request: Request, exc: Exception) -> JSONRespons
     """Answer a database error; `get_session` has already rolled the session back."""
     status_code = status_of(exc)
     if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        cause = rollback_cause(exc)
+        if cause == "deadlock":
+            logger.warning("transaction rolled back by the database", extra=error_fields(exc))
+            return error_response(status_code, DEADLOCK_DETAIL)
         logger.warning("database unavailable", extra=error_fields(exc))
-        if rollback_cause(exc) == "timeout" and not isinstance(exc, PoolTimeoutError):
+        if cause == "timeout" and not isinstance(exc, PoolTimeoutError):
             return error_response(status_code, TIMEOUT_DETAIL)
     elif status_code == status.HTTP_500_INTERNAL_SERVER_ERROR:
         # The traceback's frames, not its messages: see logs.JsonFormatter.

@@ -27,7 +27,15 @@ from prometheus_client import (
 
 # OpenTelemetry's default buckets for http.server.request.duration, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
-ROLLBACK_CAUSES = ("client_error", "integrity", "data_error", "timeout", "lost_connection", "other")
+ROLLBACK_CAUSES = (
+    "client_error",
+    "integrity",
+    "data_error",
+    "timeout",
+    "deadlock",
+    "lost_connection",
+    "other",
+)
 
 HTTP_SERVER_REQUEST_DURATION = Histogram(
     "http_server_request_duration_seconds",

@@ -47,6 +47,9 @@ ERROR_NUMBER_STATUS = {
 TIMEOUT_CODES = frozenset({"1205", "1969", "3024"})
 # Errors that mean the connection is gone; 1927: killed by KILL CONNECTION (MariaDB).
 LOST_CONNECTION_CODES = frozenset({"2006", "2013", "2055", "4031", "1927"})
+# Errors that mean InnoDB rolled the transaction back in favour of a concurrent one: it chose it
+# as a deadlock's victim (the one that changed fewer rows). The same request may well succeed.
+DEADLOCK_CODES = frozenset({"1213"})
 CLIENT_ERRORS = range(2000, 3000)  # raised by the client library: mostly lost connections
 
 
@@ -167,3 +170,7 @@ def is_lost_connection(code: str) -> bool:
 
 def is_timeout(code: str) -> bool:
     return code in TIMEOUT_CODES
+
+
+def is_deadlock(code: str) -> bool:
+    return code in DEADLOCK_CODES

@@ -55,6 +55,14 @@ TIMEOUT_CODES = frozenset(
 )
 # Errors that mean the connection is gone (besides class 08): administrator or crash shutdown.
 LOST_CONNECTION_CODES = frozenset({"57P01", "57P02", "57P03"})
+# Errors that mean the server rolled the transaction back in favour of a concurrent one: it
+# chose it as a deadlock's victim, or could not serialise it. The same request may well succeed.
+DEADLOCK_CODES = frozenset(
+    {
+        "40P01",  # deadlock_detected
+        "40001",  # serialization_failure (REPEATABLE READ and SERIALIZABLE)
+    }
+)
 
 
 class DialectSettings(BudgetSettings):
@@ -193,3 +201,7 @@ def is_lost_connection(code: str) -> bool:
 
 def is_timeout(code: str) -> bool:
     return code in TIMEOUT_CODES
+
+
+def is_deadlock(code: str) -> bool:
+    return code in DEADLOCK_CODES

@@ -140,3 +140,10 @@ def is_lost_connection(_code: str) -> bool:
 
 def is_timeout(code: str) -> bool:
     return "_".join(code.split("_")[:2]) in TIMEOUT_PRIMARY_CODES
+
+
+def is_deadlock(_code: str) -> bool:
+    """SQLite has no deadlocks: every transaction that may write takes the one write lock at
+    BEGIN IMMEDIATE, so no writer holds a lock while it waits for another; one that waits too
+    long gets SQLITE_BUSY, a timeout."""
+    return False
