@@ -117,15 +117,16 @@ def configure_engine(engine: Engine, settings: DialectSettings) -> None:
     apply_timeouts(engine, settings)
 
 
-def timeouts_statement(settings: DialectSettings) -> str | None:
-    """One statement for all the limits: one round trip per transaction."""
+def timeouts_statement(settings: DialectSettings, *, local: bool) -> str | None:
+    """One statement for all the limits: one round trip. `local`: they end with the
+    transaction (set_config's is_local), else they are the connection's."""
     limits = {
         "statement_timeout": settings.statement_timeout,
         "lock_timeout": settings.lock_timeout,
         "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout,
     }
     calls = [
-        f"set_config('{name}', '{max(1, round(seconds * 1000))}', true)"
+        f"set_config('{name}', '{max(1, round(seconds * 1000))}', {str(local).lower()})"
         for name, seconds in limits.items()
         if seconds > 0
     ]
@@ -133,22 +134,37 @@ def timeouts_statement(settings: DialectSettings) -> str | None:
 
 
 def apply_timeouts(engine: Engine, settings: DialectSettings) -> None:
-    """The limits, set at the start of every transaction with set_config(..., is_local => true):
-    they end with the transaction, so they hold behind a transaction pooler (PgBouncer), where
-    session-level SETs and startup parameters would leak to other clients or be refused.
+    """The limits the server enforces on every unit of work.
 
-    Read-only units of work in AUTOCOMMIT have no transaction to scope them to: set the same
-    limits on the role as a backstop (`ALTER ROLE app SET statement_timeout = '30s'`), which
-    also holds behind PgBouncer.
+    Connected directly, they are each connection's own settings, set once when it is opened:
+    every transaction, and every read-only unit of work in AUTOCOMMIT, then runs under them at
+    no cost per request. Behind a transaction pooler (PgBouncer) a connection's settings would
+    reach other clients' transactions, so they are set at the start of every transaction with
+    set_config(..., is_local => true) instead, one round trip per transaction, and end with it;
+    read-only units of work keep their transaction there, so they are bound too.
     """
-    statement = timeouts_statement(settings)
-    if statement is None:
+    if settings.behind_transaction_pooler:
+        per_transaction = timeouts_statement(settings, local=True)
+        if per_transaction is None:
+            return
+
+        @event.listens_for(engine, "begin")
+        def on_begin(connection: Connection) -> None:
+            if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                connection.exec_driver_sql(per_transaction)
+
+        return
+    per_connection = timeouts_statement(settings, local=False)
+    if per_connection is None:
         return
 
-    @event.listens_for(engine, "begin")
-    def on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql(statement)
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(per_connection)
+        cursor.close()
+        # The driver ran it in a transaction of its own: a rollback would undo the settings.
+        dbapi_connection.commit()
 
 
 @contextmanager
