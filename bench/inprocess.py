@@ -1,0 +1,134 @@
+"""CPU time per request of an ASGI app, driven in-process (no HTTP server, no client).
+
+    PYTHON inprocess.py MODULE:APP SCENARIO [--requests N] [--concurrency C] [--items I]
+
+Runs in the app's own environment (bench/cost.py starts it with the baked service's Python or
+the raw reference's): the app's lifespan, then `--requests` requests of SCENARIO (get: GET
+/items/{random id}; post: POST /items with a unique name; order: POST /orders of two stock
+items, as bench/mix.lua sends them) through the ASGI interface, `--concurrency` at a time, on
+uvloop, after a warm-up of a fifth as many, in `--rounds` rounds. Prints one line
+`INPROCESS {json}` with the process's CPU time (user + system, every thread) per request of
+the least disturbed round (other processes can only add to it), every round's, and the
+statuses. The HTTP server's
+own cost (uvicorn, httptools) is the same for every app and left out, so the figures compare
+what the apps themselves spend.
+"""
+
+import argparse
+import asyncio
+import importlib
+import json
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+STOCK_ITEMS = 100  # as bench/load.py seeds them, after the items
+
+
+def request_for(scenario: str, n: int, items: int, prefix: str) -> tuple[str, str, bytes]:
+    if scenario == "get":
+        return "GET", f"/items/{random.randint(1, items)}", b""
+    if scenario == "post":
+        body = {"name": f"{prefix}-{n}", "quantity": random.randint(0, 1000)}
+        return "POST", "/items", json.dumps(body).encode()
+    first, second = random.sample(range(1, STOCK_ITEMS + 1), 2)
+    lines = [{"item_id": items + first, "quantity": 1}, {"item_id": items + second, "quantity": 1}]
+    return "POST", "/orders", json.dumps({"lines": lines}).encode()
+
+
+async def call(app: Any, method: str, path: str, body: bytes) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def drive(app: Any, args: argparse.Namespace) -> dict[str, Any]:
+    prefix = uuid.uuid4().hex[:8]
+    statuses: Counter[int] = Counter()
+    slots = asyncio.Semaphore(args.concurrency)
+
+    async def one(n: int) -> None:
+        async with slots:
+            statuses[await call(app, *request_for(args.scenario, n, args.items, prefix))] += 1
+
+    async def batch(first: int, count: int) -> None:
+        await asyncio.gather(*(one(first + n) for n in range(count)))
+
+    per_request: list[float] = []
+    async with app.router.lifespan_context(app):
+        await batch(0, max(1, args.requests // 5))
+        statuses.clear()
+        for round_ in range(1, args.rounds + 1):
+            cpu = time.process_time()
+            await batch(round_ * args.requests, args.requests)
+            per_request.append(1e6 * (time.process_time() - cpu) / args.requests)
+    return {
+        "scenario": args.scenario,
+        "requests": args.requests,
+        # The least disturbed round: other processes on the machine only ever add to it.
+        "cpu_us_per_request": min(per_request),
+        "rounds_cpu_us": [round(us) for us in per_request],
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("app", help="MODULE:ATTRIBUTE of the ASGI app")
+    parser.add_argument("scenario", choices=("get", "post", "order"))
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds; the least counts")
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--path", action="append", default=[], help="prepend to sys.path")
+    args = parser.parse_args()
+    sys.path[:0] = [str(Path(p).resolve()) for p in args.path]
+    module, _, attribute = args.app.partition(":")
+    app = getattr(importlib.import_module(module), attribute)
+    random.seed(1)
+    import uvloop
+
+    result = uvloop.run(drive(app, args))
+    print("INPROCESS " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
