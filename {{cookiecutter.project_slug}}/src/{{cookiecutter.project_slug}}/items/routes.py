@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from .. import links
 from ..database.session import SessionDep
 from . import services
 from .models import INTEGER_MAX, Item
@@ -23,12 +24,22 @@ router = APIRouter(prefix="/items", tags=["items"])
 ItemId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ItemRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ItemRead,
+    responses={status.HTTP_201_CREATED: {"links": links.ITEM}},
+)
 async def create_item(data: ItemCreate, session: SessionDep) -> Item:
     return await services.create_item(session, data)
 
 
-@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=list[ItemRead])
+@router.post(
+    "/bulk",
+    status_code=status.HTTP_201_CREATED,
+    response_model=list[ItemRead],
+    responses={status.HTTP_201_CREATED: {"links": links.ITEM_LIST}},
+)
 async def create_items(rows: ItemCreateBatch, session: SessionDep) -> list[Item]:
     return await services.create_items(session, rows)
 

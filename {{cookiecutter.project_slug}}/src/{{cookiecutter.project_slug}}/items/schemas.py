@@ -75,5 +75,5 @@ class AdjustmentResult(BaseModel):
 
 
 class Transfer(BaseModel):
-    to_item_id: int
+    to_item_id: Annotated[int, Field(ge=1, le=INTEGER_MAX)]
     quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX)]

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from .. import links
 from ..database.session import SessionDep
 from ..items.models import INTEGER_MAX
 from . import services
@@ -15,7 +16,12 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 OrderId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderRead,
+    responses={status.HTTP_201_CREATED: {"links": links.ORDER}},
+)
 async def place_order(data: OrderCreate, session: SessionDep) -> Order:
     return await services.place_order(session, data)
 
