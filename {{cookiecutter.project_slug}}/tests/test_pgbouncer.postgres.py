@@ -126,7 +126,16 @@ async def test_traffic_through_pgbouncer_succeeds_with_the_setting(
 async def test_negative_control_the_same_traffic_fails_without_the_setting(
     database_url: str, pgbouncer: PgBouncer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(database_url=pgbouncer.url_for(database_url), database_pooler="none")
+    # Without the database-enforced limits too: connected "directly", the service would send
+    # them as startup parameters, which PgBouncer refuses (asyncpg) or drops (psycopg). Only the
+    # driver's prepared statements then differ from the test above.
+    settings = Settings(
+        database_url=pgbouncer.url_for(database_url),
+        database_pooler="none",
+        statement_timeout=0,
+        lock_timeout=0,
+        idle_in_transaction_timeout=0,
+    )
     statuses, lost = await mixed_traffic(settings, database_url)
     failed = statuses[500] + statuses[503]
     print(f"through PgBouncer without DATABASE_POOLER: {dict(statuses)}")

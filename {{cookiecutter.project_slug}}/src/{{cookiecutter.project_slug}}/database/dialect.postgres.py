@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from .budget import BudgetSettings
 from .budget import check_connection_budget as check_connection_budget
 from .dead_connections import replace_dead_connections
-from .driver_state import POOLER_CONNECT_ARGS
+from .driver_state import POOLER_CONNECT_ARGS, add_startup_settings
 
 # Read-only units of work run without BEGIN and COMMIT: under PostgreSQL's READ COMMITTED every
 # statement takes its own snapshot anyway, so the transaction would only add two round trips.
@@ -117,54 +117,45 @@ def configure_engine(engine: Engine, settings: DialectSettings) -> None:
     apply_timeouts(engine, settings)
 
 
-def timeouts_statement(settings: DialectSettings, *, local: bool) -> str | None:
-    """One statement for all the limits: one round trip. `local`: they end with the
-    transaction (set_config's is_local), else they are the connection's."""
+def timeout_settings(settings: DialectSettings) -> dict[str, str]:
+    """The server's settings for the limits, in milliseconds; a limit of 0 is not set."""
     limits = {
         "statement_timeout": settings.statement_timeout,
         "lock_timeout": settings.lock_timeout,
         "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout,
     }
-    calls = [
-        f"set_config('{name}', '{max(1, round(seconds * 1000))}', {str(local).lower()})"
-        for name, seconds in limits.items()
-        if seconds > 0
-    ]
-    return f"SELECT {', '.join(calls)}" if calls else None
+    return {
+        name: str(max(1, round(seconds * 1000))) for name, seconds in limits.items() if seconds > 0
+    }
 
 
 def apply_timeouts(engine: Engine, settings: DialectSettings) -> None:
     """The limits the server enforces on every unit of work.
 
-    Connected directly, they are each connection's own settings, set once when it is opened:
+    Connected directly, they are each connection's own settings, sent with its startup message:
     every transaction, and every read-only unit of work in AUTOCOMMIT, then runs under them at
     no cost per request. Behind a transaction pooler (PgBouncer) a connection's settings would
     reach other clients' transactions, so they are set at the start of every transaction with
-    set_config(..., is_local => true) instead, one round trip per transaction, and end with it;
-    read-only units of work keep their transaction there, so they are bound too.
+    set_config(..., is_local => true) instead, in one statement, and end with it; read-only
+    units of work keep their transaction there, so they are bound too.
     """
+    limits = timeout_settings(settings)
+    if not limits:
+        return
     if settings.behind_transaction_pooler:
-        per_transaction = timeouts_statement(settings, local=True)
-        if per_transaction is None:
-            return
+        calls = [f"set_config('{name}', '{value}', true)" for name, value in limits.items()]
+        statement = f"SELECT {', '.join(calls)}"
 
         @event.listens_for(engine, "begin")
         def on_begin(connection: Connection) -> None:
             if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-                connection.exec_driver_sql(per_transaction)
+                connection.exec_driver_sql(statement)
 
         return
-    per_connection = timeouts_statement(settings, local=False)
-    if per_connection is None:
-        return
 
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(per_connection)
-        cursor.close()
-        # The driver ran it in a transaction of its own: a rollback would undo the settings.
-        dbapi_connection.commit()
+    @event.listens_for(engine, "do_connect")
+    def on_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        add_startup_settings(params, limits)
 
 
 @contextmanager

@@ -1,5 +1,5 @@
-"""What asyncpg knows about a pooled connection without asking the server, and how it talks
-through a transaction pooler."""
+"""What asyncpg knows about a pooled connection without asking the server, how it talks
+through a transaction pooler, and how it sends settings when it connects."""
 
 import uuid
 from typing import Any
@@ -25,3 +25,9 @@ def closed_by_server(driver_connection: Any) -> bool:
     """The server closed the connection (restart, pg_terminate_backend, idle timeout): the event
     loop has already read the end of the stream, and asyncpg has marked the connection closed."""
     return bool(driver_connection.is_closed())
+
+
+def add_startup_settings(connect_params: dict[str, Any], settings: dict[str, str]) -> None:
+    """Server settings sent with the connection's startup message (asyncpg's server_settings):
+    in force from its first statement, for no round trip."""
+    connect_params["server_settings"] = {**connect_params.get("server_settings", {}), **settings}

@@ -1,5 +1,5 @@
-"""What psycopg's socket tells about a pooled connection without asking the server, and how it
-talks through a transaction pooler."""
+"""What psycopg's socket tells about a pooled connection without asking the server, how it
+talks through a transaction pooler, and how it sends settings when it connects."""
 
 import select
 from typing import Any
@@ -22,3 +22,10 @@ def closed_by_server(driver_connection: Any) -> bool:
     poller = select.poll()
     poller.register(driver_connection.fileno(), select.POLLIN)
     return bool(poller.poll(0))
+
+
+def add_startup_settings(connect_params: dict[str, Any], settings: dict[str, str]) -> None:
+    """Server settings sent with the connection's startup message (libpq's `options`, as
+    `-c name=value`): in force from its first statement, for no round trip."""
+    options = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    connect_params["options"] = f"{connect_params.get('options', '')} {options}".strip()
