@@ -139,6 +139,8 @@ STDLIB = re.compile(r"lib/python3\.\d+/(?!site-packages)")
 
 
 def layer_of(frames: list[str]) -> str:
+    if not any(frames):
+        return "no Python frame (C code: garbage collection, extensions)"
     for frame in reversed(frames):
         if STDLIB.search(frame) and not re.search(r"/logging/|/asyncio/|sqlite3", frame):
             continue  # the standard library's time goes to the caller that is not in it

@@ -901,13 +901,14 @@ def report(results: list[Result], variants: list[Variant], args: argparse.Namesp
         f"Command: `{args.command}`",
         "",
         "Ratios are requests/s over the raw reference's in the same scenario, measured back to "
-        "back; `template` is the generated service as shipped, `defaults` the same service "
-        "without the admission slot and the pool's liveness check, on QueuePool 5 + 10"
+        "back; `template` is the generated service as shipped"
         + "".join(f"; {APP_NOTES[app]}" for app in args.apps if app in APP_NOTES)
         + f". GET, POST and orders alone: the median of {args.rounds} rounds (range in brackets;"
-        " errors summed over all rounds; `defaults` one round). Latencies are wrk's "
-        "(uncorrected). CPU µs/req: the server's user + system time over the requests it "
-        "answered. Chart: [ratios.png](ratios.png).",
+        " errors summed over all rounds"
+        + ("; `defaults` one round" if "defaults" in args.apps else "")
+        + "). Latencies are wrk's (uncorrected). CPU µs/req: the server's user + system time "
+        "over the requests it answered."
+        + ("" if args.section else " Chart: [ratios.png](ratios.png)."),
         "",
     ]
     for variant in variants:
@@ -921,6 +922,8 @@ def report(results: list[Result], variants: list[Variant], args: argparse.Namesp
 
 
 APP_NOTES = {
+    "defaults": "`defaults` the same service without the admission slot and the pool's liveness "
+    "check, on QueuePool 5 + 10",
     "workers2": f"`workers2` the template with {WORKERS} uvicorn workers (WEB_CONCURRENCY)",
     "pgbouncer": "`pgbouncer` the template through PgBouncer (transaction pool mode, "
     f"{POOL_SIZE} server connections, DATABASE_POOLER=pgbouncer)",
