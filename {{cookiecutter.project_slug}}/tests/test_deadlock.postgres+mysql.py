@@ -25,13 +25,14 @@ from .test_observability import captured, sample
 pytestmark = pytest.mark.anyio
 
 STOCK = 10
-# Items the test's transaction changes besides B, so that it is the heavier one (InnoDB rolls
-# back the transaction that changed fewer rows).
+# Items the test's transaction changes besides B, so that it is the heavier one (a database
+# that picks its victim by weight rolls back the transaction that changed fewer rows).
 FILLERS = 5
 # Seconds the order may take to start waiting for B's lock.
 WAITING_TIMEOUT = 10
-# Seconds from the test's request for A to the order's answer: PostgreSQL looks for the cycle
-# after deadlock_timeout (1 s by default), InnoDB at once; the order's lock_timeout is 10 s.
+# Seconds from the test's request for A to the order's answer: the database finds the cycle at
+# once or after a second or so (dialect.py says how it picks the order); the order's lock
+# timeout is 10 s.
 # The server also bounds the test's own lock wait (DEADLOCK_SURVIVOR_SQL): a worker thread
 # blocked in it (sync services) is beyond fail_after's reach.
 ANSWER_TIMEOUT = 20
