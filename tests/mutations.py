@@ -226,8 +226,8 @@ MUTATIONS = [
     ),
     Mutation(
         "timeouts-not-applied",
-        "the per-transaction statement and lock timeouts are never set: a slow statement or a "
-        "held lock keeps its connection and its slot",
+        "the statement and lock timeouts the database enforces are never set: a slow statement "
+        "or a held lock keeps its connection and its slot",
         "database/dialect.py",
         ((r"( +)apply_timeouts\(engine, settings\)\n", r"\1pass\n"),),
         applies=has_server,
