@@ -209,9 +209,14 @@ class ConnectionCounter:
         self._stop.set()
         self._thread.join()
         if self.kind == "postgres":
-            # Backends report their counters when they exit; give them a moment.
-            time.sleep(0.5)
+            # Backends report their session when they exit, sometimes a while after they are
+            # gone: wait until every connection seen is counted, or the next run's count would
+            # take them (bounded, for a count that stays short).
+            deadline = time.monotonic() + 5
             count = self._sessions(self._monitor) - self._before
+            while count < len(self.seen) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                count = self._sessions(self._monitor) - self._before
             count = max(count, len(self.seen))
         else:
             count = len(self.seen)
