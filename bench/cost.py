@@ -34,7 +34,6 @@ sys.path.insert(0, str(TEMPLATE))
 sys.path.insert(0, str(BENCH))
 
 import load  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from tests.variants import VARIANTS, Variant, clean_environment, fresh_database, uv  # noqa: E402
 
@@ -108,14 +107,8 @@ def service_app(name: str, project: Path, variant: Variant, url: str) -> App:
 
 
 def raw_app(variant: Variant, url: str, workdir: Path) -> App:
-    parsed = make_url(url)
-    if variant.database == "sqlite":
-        dsn = str(parsed.database)
-    else:
-        scheme = "postgresql" if variant.database == "postgres" else "mysql"
-        dsn = f"{scheme}://{parsed.username}@{parsed.host}:{parsed.port}/{parsed.database}"
     venv = load.reference_venv(workdir)
-    env = clean_environment(RAW_DATABASE=variant.database, RAW_DSN=dsn)
+    env = load.raw_environment(variant, url)
     return App("raw", venv / "bin/python", "raw_app:app", BENCH / "reference", env)
 
 

@@ -627,16 +627,20 @@ def apps_for(
             apps.append(App(name, uvicorn, project, env))
         elif name == "raw":
             venv = reference_venv(workdir)
-            parsed = make_url(url)
-            if variant.database == "sqlite":
-                dsn = str(parsed.database)
-            else:
-                scheme = "postgresql" if variant.database == "postgres" else "mysql"
-                dsn = f"{scheme}://{parsed.username}@{parsed.host}:{parsed.port}/{parsed.database}"
-            env = clean_environment(RAW_DATABASE=variant.database, RAW_DSN=dsn)
             command = [str(venv / "bin/uvicorn"), "raw_app:app", *UVICORN_FLAGS]
-            apps.append(App(name, command, BENCH / "reference", env))
+            apps.append(App(name, command, BENCH / "reference", raw_environment(variant, url)))
     return apps
+
+
+def raw_environment(variant: Variant, url: str) -> dict[str, str]:
+    """The raw reference's environment: its database and the raw driver's DSN for `url`."""
+    parsed = make_url(url)
+    if variant.database == "sqlite":
+        dsn = str(parsed.database)
+    else:
+        scheme = "postgresql" if variant.database == "postgres" else "mysql"
+        dsn = f"{scheme}://{parsed.username}@{parsed.host}:{parsed.port}/{parsed.database}"
+    return clean_environment(RAW_DATABASE=variant.database, RAW_DSN=dsn)
 
 
 def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> list[Result]:
