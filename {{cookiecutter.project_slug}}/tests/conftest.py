@@ -69,3 +69,11 @@ def app(served: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
 @pytest.fixture
 def client(served: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
     return served[1]
+
+
+@pytest.fixture
+async def no_orders_left(app: FastAPI) -> AsyncIterator[None]:
+    """For tests that place orders: order lines refer to items, and later tests empty the items
+    table, so no order may remain after the test."""
+    yield
+    await execute(app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders")

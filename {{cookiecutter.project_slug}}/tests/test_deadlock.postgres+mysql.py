@@ -7,7 +7,6 @@ Orders lock their items in id order, so two orders never deadlock each other
 cycle with one. Here the test is that writer: it holds item B, the order takes A and waits for
 B, then the test asks for A."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -22,7 +21,8 @@ from .dialect import DEADLOCK_CODE, DEADLOCK_SURVIVOR_SQL, LOCK_WAITERS_SQL
 from .helpers import assert_ordinary_requests_succeed, create, stored_items
 from .test_observability import captured, sample
 
-pytestmark = pytest.mark.anyio
+# Order lines refer to items: none may outlive a test (conftest.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_orders_left")]
 
 STOCK = 10
 # Items the test's transaction changes besides B, so that it is the heavier one (a database
@@ -36,13 +36,6 @@ WAITING_TIMEOUT = 10
 # The server also bounds the test's own lock wait (DEADLOCK_SURVIVOR_SQL): a worker thread
 # blocked in it (sync services) is beyond fail_after's reach.
 ANSWER_TIMEOUT = 20
-
-
-@pytest.fixture(autouse=True)
-async def no_orders_left(app: FastAPI) -> AsyncIterator[None]:
-    """Order lines refer to items: later tests empty the items table, so none may remain."""
-    yield
-    await execute(app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders")
 
 
 def deadlocks() -> float:

@@ -1,7 +1,7 @@
 """Orders: stock taken in one transaction, given back once, refused whole; loads that do not
 grow with the page; and concurrent orders that never oversell or lose an update."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,18 +16,12 @@ from {{ cookiecutter.project_slug }}.orders.schemas import MAX_ORDER_LINES
 from .database import execute
 from .helpers import create, gather, stored_items
 
-pytestmark = pytest.mark.anyio
+# Order lines refer to items: none may outlive a test (conftest.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_orders_left")]
 
 # Concurrency is bounded so the suite stays fast: this many rounds of this many requests.
 ROUNDS = 5
 ORDERS_PER_ROUND = 6
-
-
-@pytest.fixture(autouse=True)
-async def no_orders_left(app: FastAPI) -> AsyncIterator[None]:
-    """Order lines refer to items: later tests empty the items table, so none may remain."""
-    yield
-    await execute(app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders")
 
 
 async def order(client: httpx.AsyncClient, *lines: tuple[dict[str, Any], int]) -> httpx.Response:
