@@ -76,8 +76,9 @@ SESSION_BLOCK = (
     r"(?P<open>    (?:async )?with session_factory\(\) as session:\n)"
     r"        try:\n"
     r"            yield session\n"
-    r"        except Exception:\n"
+    r"        except Exception as error:\n"
     rf"            {AWAIT}session\.rollback\(\)\n"
+    r"            report_rollback\(session\.info, error\)\n"
     r"            raise\n"
 )
 
@@ -99,8 +100,9 @@ MUTATIONS = [
                 "    session = session_factory()\n"
                 "    try:\n"
                 "        yield session\n"
-                "    except Exception:\n"
+                "    except Exception as error:\n"
                 "        \\g<rollback>session.rollback()\n"
+                "        report_rollback(session.info, error)\n"
                 "        raise\n",
             ),
         ),

@@ -68,8 +68,9 @@ def session_not_closed(variant: Variant, package: Path) -> tuple[str, int]:
 def rollback_not_on_the_error_path(variant: Variant, package: Path) -> tuple[str, int]:
     path = package / "database/session.py"
     source = path.read_text(encoding="utf-8")
-    assert "        except Exception:\n" in source
-    path.write_text(source.replace("        except Exception:\n", "        finally:\n"), "utf-8")
+    handler = "        except Exception as error:\n"
+    assert handler in source
+    path.write_text(source.replace(handler, "        finally:\n"), "utf-8")
     return "database/session.py", get_session_line(package)
 
 

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 
+from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
@@ -52,6 +53,9 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, metrics_enabled: bool = True) -> None:
         self.app = app
         self.metrics_enabled = metrics_enabled
+        # The histogram of each (method, route, status): `labels()` validates and locks on every
+        # call, and the set of keys is small and bounded (known methods, routes, statuses).
+        self.durations: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,9 +91,14 @@ class RequestContextMiddleware:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
         route = route_template(scope)
         if self.metrics_enabled:
-            metrics.HTTP_SERVER_REQUEST_DURATION.labels(method, route, str(status_code)).observe(
-                duration
-            )
+            key = (method, route, status_code)
+            histogram = self.durations.get(key)
+            if histogram is None:
+                histogram = metrics.HTTP_SERVER_REQUEST_DURATION.labels(
+                    method, route, str(status_code)
+                )
+                self.durations[key] = histogram
+            histogram.observe(duration)
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "%s %s %d",

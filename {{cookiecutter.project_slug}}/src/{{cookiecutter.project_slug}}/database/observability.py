@@ -13,12 +13,8 @@ Counting rules (exact, and tested):
 """
 
 import logging
-from collections.abc import AsyncIterator
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -28,23 +24,12 @@ from ..errors import database_error_code, error_type, rollback_cause
 
 logger = logging.getLogger(__name__)
 
-# Session.info key: the session comes from the app's factory, and the app's metrics are on.
+# Session.info keys: the session comes from the app's factory, and the app's metrics are on;
+# a real rollback happened in the session (reset when it is reported).
 COUNTED = "observability.counted"
+ROLLED_BACK = "observability.rolled_back"
 # ConnectionPoolEntry.record_info key: the entry has held a connection before.
 CONNECTED_BEFORE = "observability.connected_before"
-
-
-@dataclass
-class UnitOfWorkOutcome:
-    """Filled in by the session's events, read when the request's dependencies exit."""
-
-    rolled_back: bool = False
-
-
-# The outcome of the request's unit of work. A mutable object, so that what the session's events
-# record in a worker thread (sync services) or SQLAlchemy's greenlet (async ones), each with a
-# copy of the request's context, is seen by the request itself.
-outcome_var: ContextVar[UnitOfWorkOutcome | None] = ContextVar("unit_of_work", default=None)
 
 
 @event.listens_for(Session, "after_commit")
@@ -53,42 +38,38 @@ def _count_commit(session: Session) -> None:
         metrics.DB_COMMITS.inc()
 
 
+# Fired in whichever thread or greenlet rolled back; the flag travels with the session itself,
+# so the request that ends the session reads it, in async and sync services alike.
 @event.listens_for(Session, "after_rollback")
-def _note_rollback(_session: Session) -> None:
-    outcome = outcome_var.get()
-    if outcome is not None:
-        outcome.rolled_back = True
+def _note_rollback(session: Session) -> None:
+    session.info[ROLLED_BACK] = True
 
 
 def session_info(*, metrics_enabled: bool) -> dict[str, Any]:
-    """`info` of the app's session factory."""
+    """`info` of the app's session factory (each session gets its own copy)."""
     return {COUNTED: metrics_enabled}
 
 
-async def observe_unit_of_work(request: Request) -> AsyncIterator[None]:
-    """A dependency of `get_session` that exits after it: when an exception ended the request,
-    `get_session` has rolled back by then, and the rollback is logged and counted here, once.
-    Never with the exception's message: drivers quote the statement's values in it."""
-    outcome = UnitOfWorkOutcome()
-    outcome_var.set(outcome)
-    try:
-        yield
-    except Exception as error:
-        if outcome.rolled_back:
-            cause = rollback_cause(error)
-            if request.app.state.settings.metrics_enabled:
-                metrics.DB_ROLLBACKS.labels(cause).inc()
-            logger.info(
-                "rollback: %s",
-                cause,
-                extra={
-                    "event.name": "db.rollback",
-                    "db.rollback.cause": cause,
-                    "error.type": error_type(error),
-                    "db.response.status_code": database_error_code(error),
-                },
-            )
-        raise
+def report_rollback(info: dict[Any, Any], error: Exception) -> None:
+    """Log and count, once, the rollback of a unit of work that `error` ended: `get_session`
+    calls it with the session's `info` after rolling back. Nothing when no transaction had
+    begun (a request refused before its first statement). Never with the exception's message:
+    drivers quote the statement's values in it."""
+    if not info.pop(ROLLED_BACK, False):
+        return
+    cause = rollback_cause(error)
+    if info.get(COUNTED):
+        metrics.DB_ROLLBACKS.labels(cause).inc()
+    logger.info(
+        "rollback: %s",
+        cause,
+        extra={
+            "event.name": "db.rollback",
+            "db.rollback.cause": cause,
+            "error.type": error_type(error),
+            "db.response.status_code": database_error_code(error),
+        },
+    )
 
 
 def observe_pool(engine: Engine, *, capacity: int) -> None:

@@ -4,7 +4,8 @@ The team's session convention, enforced here:
 
 - one AsyncSession per request, from `get_session`; never a module-level session, never
   `scoped_session`, so a failed transaction can never leak into another request;
-- `get_session` rolls back on any exception (an HTTPException included) and always closes;
+- `get_session` rolls back on any exception (an HTTPException included), logs and counts that
+  rollback with its cause (`observability.report_rollback`), and always closes;
 - it never commits: the unit of work (each resource's `services.py`) commits before the
   response is built, because code after `yield` runs after the client already has its answer;
 - a request gets its session only after a database slot (`capacity.py`), so no more requests
@@ -26,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from ..settings import Settings
 from .capacity import database_slot
 from .dialect import configure_engine, engine_options, read_only_execution_options
-from .observability import observe_pool, observe_unit_of_work, session_info
+from .observability import observe_pool, report_rollback, session_info
 
 # Key of the session factory's info: the execution options of read-only units of work.
 READ_ONLY_OPTIONS = "read_only_execution_options"
@@ -78,15 +79,14 @@ def create_session_factory(
 async def get_session(
     request: Request,
     _slot: Annotated[None, Depends(database_slot)],
-    # Exits after this dependency: it logs and counts the rollback made below, with its cause.
-    _observed: Annotated[None, Depends(observe_unit_of_work)],
 ) -> AsyncIterator[AsyncSession]:
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with session_factory() as session:
         try:
             yield session
-        except Exception:
+        except Exception as error:
             await session.rollback()
+            report_rollback(session.info, error)
             raise
 
 
