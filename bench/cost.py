@@ -1,7 +1,8 @@
 """Per-request CPU cost of a generated service, beside the raw reference and a baseline (issue 16).
 
     uv run python bench/cost.py [--variant postgres-async-flush-commit] [--baseline REV]
-                                [--scenario get --scenario post] [--profile]
+                                [--scenario get --scenario post] [--unobserved] [--calls]
+                                [--profile]
 
 Bakes the variant from the working tree (`template`) and, with --baseline, from a git revision
 of the template (`baseline`: a change's effect, measured in the same run as its baseline),
@@ -12,6 +13,10 @@ Rounds alternate between the apps, so whatever else the machine does disturbs th
 least disturbed round of each app counts. `raw / app` is the raw reference's CPU per request
 over the app's: the share of the raw app's throughput that the app can reach when the CPU is
 the limit.
+
+--unobserved adds the template with metrics and the per-request log line off (issue 14's
+comparison). --calls adds, per app and scenario, one more run that counts the function calls per
+request: it does not move from run to run, so it shows changes too small for the CPU figure.
 
 --profile records the template under each scenario with py-spy and splits its time by layer
 (bench/profiles/cost-<variant>-<scenario>.txt): the HTTP framework, dependency resolution,
@@ -71,7 +76,7 @@ class App:
     def __init__(self, name: str, python: Path, target: str, cwd: Path, env: dict[str, str]):
         self.name, self.python, self.target, self.cwd, self.env = name, python, target, cwd, env
 
-    def command(self, scenario: str, args: argparse.Namespace) -> list[str]:
+    def command(self, scenario: str, args: argparse.Namespace, *options: str) -> list[str]:
         return [
             str(self.python),
             str(INPROCESS),
@@ -83,11 +88,12 @@ class App:
             str(args.inner_rounds),
             "--path",
             str(self.cwd),
+            *options,
         ]
 
-    def measure(self, scenario: str, args: argparse.Namespace) -> dict[str, object]:
+    def measure(self, scenario: str, args: argparse.Namespace, *options: str) -> dict[str, object]:
         completed = subprocess.run(
-            self.command(scenario, args),
+            self.command(scenario, args, *options),
             cwd=self.cwd,
             env=self.env,
             capture_output=True,
@@ -101,8 +107,8 @@ class App:
         raise RuntimeError(f"{self.name} {scenario}: no result\n{completed.stderr[-3000:]}")
 
 
-def service_app(name: str, project: Path, variant: Variant, url: str) -> App:
-    env = clean_environment(DATABASE_URL=url)
+def service_app(name: str, project: Path, variant: Variant, url: str, **settings: str) -> App:
+    env = clean_environment(DATABASE_URL=url, **settings)
     return App(name, project / ".venv/bin/python", f"{variant.slug}.main:app", project, env)
 
 
@@ -181,6 +187,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the apps")
     parser.add_argument("--inner-rounds", type=int, default=3, help="rounds per start of an app")
     parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--unobserved", action="store_true", help="metrics and logs off too")
+    parser.add_argument("--calls", action="store_true", help="count calls per request too")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     args.scenario = args.scenario or ["get", "post"]
@@ -208,6 +216,17 @@ def main() -> int:
             load.seed(seeder, args.items, workdir / "seed.log")
             apps = [raw_app(variant, url, workdir)]
             apps += [service_app(name, p, variant, url) for name, p in projects.items()]
+            if args.unobserved:
+                apps.append(
+                    service_app(
+                        "unobserved",
+                        project,
+                        variant,
+                        url,
+                        METRICS_ENABLED="false",
+                        LOG_LEVEL="WARNING",
+                    )
+                )
             best: dict[tuple[str, str], float] = {}
             for scenario in args.scenario:
                 for round_ in range(args.rounds):
@@ -221,6 +240,12 @@ def main() -> int:
                             f"  {result['rounds_cpu_us']}  {result['statuses']}",
                             flush=True,
                         )
+            calls: dict[tuple[str, str], float] = {}
+            if args.calls:
+                for scenario in args.scenario:
+                    for app in apps:
+                        result = app.measure(scenario, args, "--calls")
+                        calls[scenario, app.name] = float(result["calls_per_request"])  # type: ignore[arg-type]
             profiles = []
             if args.profile:
                 for scenario in args.scenario:
@@ -231,16 +256,25 @@ def main() -> int:
         f"\n{variant.id}: CPU per request in-process (least of {args.rounds} x "
         f"{args.inner_rounds} rounds of {args.requests})\n"
     )
-    print("| scenario | app | CPU µs/req | raw / app | vs baseline |")
-    print("|---|---|---|---|---|")
+    # The template against each other app of the run: the baseline revision, or itself with
+    # metrics and logs off.
+    print("| scenario | app | CPU µs/req | raw / app | template vs app | calls/req | vs app |")
+    print("|---|---|---|---|---|---|---|")
     for scenario in args.scenario:
         raw_us = best[scenario, "raw"]
         for app in apps:
             us = best[scenario, app.name]
-            change = ""
-            if app.name == "template" and (scenario, "baseline") in best:
-                change = f"{100 * (us / best[scenario, 'baseline'] - 1):+.1f} %"
-            print(f"| {scenario} | {app.name} | {us:.0f} | {100 * raw_us / us:.1f} % | {change} |")
+            change = calls_change = ""
+            if app.name in ("baseline", "unobserved"):
+                change = f"{100 * (best[scenario, 'template'] / us - 1):+.1f} %"
+            n = calls.get((scenario, app.name))
+            if n is not None and app.name in ("baseline", "unobserved"):
+                calls_change = f"{100 * (calls[scenario, 'template'] / n - 1):+.1f} %"
+            shown = f"{n:.0f}" if n is not None else ""
+            print(
+                f"| {scenario} | {app.name} | {us:.0f} | {100 * raw_us / us:.1f} % | {change} "
+                f"| {shown} | {calls_change} |"
+            )
     for text in profiles:
         print("\n" + text)
     return 0

@@ -9,17 +9,20 @@ items, as bench/mix.lua sends them) through the ASGI interface, `--concurrency` 
 uvloop, after a warm-up of a fifth as many, in `--rounds` rounds. Prints one line
 `INPROCESS {json}` with the process's CPU time (user + system, every thread) per request of
 the least disturbed round (other processes can only add to it), every round's, and the
-statuses. The HTTP server's
-own cost (uvicorn, httptools) is the same for every app and left out, so the figures compare
-what the apps themselves spend.
+statuses. The HTTP server's own cost (uvicorn, httptools) is the same for every app and left
+out, so the figures compare what the apps themselves spend. With --calls it also counts the
+function calls per request of the measured rounds (every thread): a figure that does not move
+from run to run, for changes too small to see in CPU time on a shared machine.
 """
 
 import argparse
 import asyncio
 import importlib
+import itertools
 import json
 import random
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -93,14 +96,22 @@ async def drive(app: Any, args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.gather(*(one(first + n) for n in range(count)))
 
     per_request: list[float] = []
+    counter = CallCounter()
+    if args.calls:
+        counter.install()
     async with app.router.lifespan_context(app):
         await batch(0, max(1, args.requests // 5))
         statuses.clear()
+        counter.counting = args.calls
         for round_ in range(1, args.rounds + 1):
             cpu = time.process_time()
             await batch(round_ * args.requests, args.requests)
             per_request.append(1e6 * (time.process_time() - cpu) / args.requests)
+        counter.counting = False
     return {
+        "calls_per_request": counter.total() / (args.rounds * args.requests)
+        if args.calls
+        else None,
         "scenario": args.scenario,
         "requests": args.requests,
         # The least disturbed round: other processes on the machine only ever add to it.
@@ -108,6 +119,28 @@ async def drive(app: Any, args: argparse.Namespace) -> dict[str, Any]:
         "rounds_cpu_us": [round(us) for us in per_request],
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
     }
+
+
+class CallCounter:
+    """Counts every function call (Python and C) while `counting` is set, in this thread and in
+    every thread started after `install()`: the worker threads of sync services start during
+    the warm-up. Deterministic, where CPU time moves by 10 % from run to run on a shared
+    machine; the profiler slows the calls it counts, so CPU time is not read in the same run."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.calls = itertools.count()
+
+    def profile(self, _frame: Any, event: str, _arg: Any) -> None:
+        if self.counting and (event == "call" or event == "c_call"):
+            next(self.calls)  # atomic under the GIL
+
+    def install(self) -> None:
+        sys.setprofile(self.profile)
+        threading.setprofile(self.profile)
+
+    def total(self) -> int:
+        return next(self.calls)
 
 
 def main() -> None:
@@ -119,6 +152,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds; the least counts")
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--path", action="append", default=[], help="prepend to sys.path")
+    parser.add_argument(
+        "--calls", action="store_true", help="count function calls per request instead of CPU"
+    )
     args = parser.parse_args()
     sys.path[:0] = [str(Path(p).resolve()) for p in args.path]
     module, _, attribute = args.app.partition(":")

@@ -29,7 +29,8 @@ For each chosen variant (default: all 12), one after the other:
    (default 3 s + 10 s), then GET one item alone, POST alone and POST /orders alone at 64
    connections (default 2 s + 5 s), in --rounds rounds (default 3): each round runs every app
    but `defaults` back to back (`defaults` only in the first), and the table shows the round
-   with the median requests/s and the range of all rounds. The raw reference's throughput
+   with the median requests/s and the range of all rounds (--mix-rounds does the same for the
+   mixes). The raw reference's throughput
    varies far more from run to run than the services' on a shared machine; medians keep one
    disturbed run from deciding a ratio.
 
@@ -735,7 +736,9 @@ def seed(app: App, items: int, log: Path) -> None:
 
 
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
-    mixes = [Scenario("mix", c, args.warmup, args.duration) for c in args.connections]
+    mixes = [
+        Scenario("mix", c, args.warmup, args.duration, args.mix_rounds) for c in args.connections
+    ]
     singles = [
         Scenario(
             name, args.connections[0], args.endpoint_warmup, args.endpoint_duration, args.rounds
@@ -837,6 +840,25 @@ def check_targets(results: list[Result], variant: Variant) -> list[tuple[str, bo
                         f"{100 * r.ratio:.1f} %",
                     )
                 )
+    # Issue 14: what metrics and the per-request log line cost, against the same service with
+    # both off, in the same run. CPU per request is the steadier figure of the two.
+    unobserved = {
+        (r.scenario, r.connections): r
+        for r in results
+        if r.variant == variant.id and r.app == "unobserved"
+    }
+    for r in rows:
+        off = unobserved.get((r.scenario, r.connections))
+        if off is not None and off.rps and r.cpu_us:
+            change = r.rps / off.rps - 1
+            checks.append(
+                (
+                    f"{r.scenario}@{r.connections} with metrics and logs within 10 % of without",
+                    change >= -0.10,
+                    f"{100 * change:+.1f} % req/s, {100 * (r.cpu_us / off.cpu_us - 1):+.1f} % "
+                    "CPU per request",
+                )
+            )
     rss = max(r.rss_mb for r in rows)
     checks.append(("RSS after load <= 110 MB", rss <= 110, f"max {rss:.0f} MB"))
     start = median_cold_start(results, variant.id, "template")
@@ -912,6 +934,7 @@ def report(results: list[Result], variants: list[Variant], args: argparse.Namesp
         "Ratios are requests/s over the raw reference's in the same scenario, measured back to "
         "back; `template` is the generated service as shipped"
         + "".join(f"; {APP_NOTES[app]}" for app in args.apps if app in APP_NOTES)
+        + (f". The mixes: the median of {args.mix_rounds} rounds" if args.mix_rounds > 1 else "")
         + f". GET, POST and orders alone: the median of {args.rounds} rounds (range in brackets;"
         " errors summed over all rounds"
         + ("; `defaults` one round" if "defaults" in args.apps else "")
@@ -994,6 +1017,12 @@ def main() -> int:
         type=int,
         default=3,
         help="rounds of the GET-only and POST-only runs; the median counts (default 3)",
+    )
+    parser.add_argument(
+        "--mix-rounds",
+        type=int,
+        default=1,
+        help="rounds of the mix runs, as --rounds for the others (default 1)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--items", type=int, default=10_000, help="items seeded")
