@@ -14,6 +14,9 @@ least disturbed round of each app counts. `raw / app` is the raw reference's CPU
 over the app's: the share of the raw app's throughput that the app can reach when the CPU is
 the limit.
 
+--floor adds the stack's floor (async variants: bench/reference/floor_app.py, FastAPI and
+SQLAlchemy's async ORM in the tutorial's shape, nothing else, run in the baked service's
+environment; GET and POST only): what of the template's cost is the stack's, what its own.
 --unobserved adds the template with metrics and the per-request log line off (issue 14's
 comparison). --calls adds, per app and scenario, one more run that counts the function calls per
 request: it does not move from run to run, so it shows changes too small for the CPU figure.
@@ -112,6 +115,15 @@ def service_app(name: str, project: Path, variant: Variant, url: str, **settings
     return App(name, project / ".venv/bin/python", f"{variant.slug}.main:app", project, env)
 
 
+def floor_app(project: Path, url: str) -> App:
+    env = clean_environment(DATABASE_URL=url)
+    return App("floor", project / ".venv/bin/python", "floor_app:app", BENCH / "reference", env)
+
+
+def runs(app: App, scenario: str) -> bool:
+    return app.name != "floor" or scenario in ("get", "post")
+
+
 def raw_app(variant: Variant, url: str, workdir: Path) -> App:
     venv = load.reference_venv(workdir)
     env = load.raw_environment(variant, url)
@@ -187,6 +199,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the apps")
     parser.add_argument("--inner-rounds", type=int, default=3, help="rounds per start of an app")
     parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--floor", action="store_true", help="FastAPI + async ORM alone too")
     parser.add_argument("--unobserved", action="store_true", help="metrics and logs off too")
     parser.add_argument("--calls", action="store_true", help="count calls per request too")
     parser.add_argument("--profile", action="store_true")
@@ -216,6 +229,8 @@ def main() -> int:
             load.seed(seeder, args.items, workdir / "seed.log")
             apps = [raw_app(variant, url, workdir)]
             apps += [service_app(name, p, variant, url) for name, p in projects.items()]
+            if args.floor and variant.mode == "async":
+                apps.append(floor_app(project, url))
             if args.unobserved:
                 apps.append(
                     service_app(
@@ -230,7 +245,7 @@ def main() -> int:
             best: dict[tuple[str, str], float] = {}
             for scenario in args.scenario:
                 for round_ in range(args.rounds):
-                    for app in apps:
+                    for app in [app for app in apps if runs(app, scenario)]:
                         result = app.measure(scenario, args)
                         us = float(result["cpu_us_per_request"])  # type: ignore[arg-type]
                         key = (scenario, app.name)
@@ -243,7 +258,7 @@ def main() -> int:
             calls: dict[tuple[str, str], float] = {}
             if args.calls:
                 for scenario in args.scenario:
-                    for app in apps:
+                    for app in [app for app in apps if runs(app, scenario)]:
                         result = app.measure(scenario, args, "--calls")
                         calls[scenario, app.name] = float(result["calls_per_request"])  # type: ignore[arg-type]
             profiles = []
@@ -262,13 +277,13 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for scenario in args.scenario:
         raw_us = best[scenario, "raw"]
-        for app in apps:
+        for app in [app for app in apps if runs(app, scenario)]:
             us = best[scenario, app.name]
             change = calls_change = ""
-            if app.name in ("baseline", "unobserved"):
+            if app.name in ("baseline", "unobserved", "floor"):
                 change = f"{100 * (best[scenario, 'template'] / us - 1):+.1f} %"
             n = calls.get((scenario, app.name))
-            if n is not None and app.name in ("baseline", "unobserved"):
+            if n is not None and app.name in ("baseline", "unobserved", "floor"):
                 calls_change = f"{100 * (calls[scenario, 'template'] / n - 1):+.1f} %"
             shown = f"{n:.0f}" if n is not None else ""
             print(
