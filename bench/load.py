@@ -22,6 +22,8 @@ For each chosen variant (default: all 12), one after the other:
      PgBouncer is started by the baked service's own test helper (tests/pgbouncer.py);
    - `unobserved`: the template with METRICS_ENABLED=false and LOG_LEVEL=WARNING (no metrics,
      no per-request log line): what observability costs;
+   - `baseline` (with --baseline REV): the service baked from that git revision of the
+     template, as shipped then: a change's effect in the same run as its baseline;
 3. for each app, five scenarios, each on a freshly started server (cold start to the first 200
    on /health is measured every time): the mix (GET /items/{random id}, GET /items?page=N
    &page_size=20, POST /items with a unique name, PATCH /items/{random id} {"quantity": n},
@@ -93,7 +95,7 @@ from tests.variants import (  # noqa: E402
     uv,
 )
 
-APPS = ("template", "defaults", "raw", "workers2", "pgbouncer", "unobserved")
+APPS = ("template", "defaults", "raw", "workers2", "pgbouncer", "unobserved", "baseline")
 DEFAULT_APPS = ["template", "defaults", "raw"]
 POOL_SIZE = 10  # the generated services' default pool_size (max_overflow 0)
 WORKERS = 2  # of the `workers2` app
@@ -515,11 +517,11 @@ STEPS = {
 # --- one variant ----------------------------------------------------------------------------------
 
 
-def prepare(variant: Variant, workdir: Path) -> Path:
+def prepare(variant: Variant, workdir: Path, template: Path = TEMPLATE, name: str = "") -> Path:
     env = clean_environment()
-    out = workdir / variant.id
-    out.mkdir()
-    bake = [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input", "-o", str(out)]
+    out = workdir / variant.id / name if name else workdir / variant.id
+    out.mkdir(parents=True)
+    bake = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "-o", str(out)]
     bake += [f"{key}={value}" for key, value in variant.context.items()]
     subprocess.run(bake, cwd=workdir, env=env, check=True, capture_output=True)
     project = out / variant.slug
@@ -531,6 +533,18 @@ def prepare(variant: Variant, workdir: Path) -> Path:
     pip_install(project / ".venv/bin/python", "uvloop", "httptools")
     compile_bytecode(project / ".venv/bin/python", project / "src")
     return project
+
+
+def baseline_tree(revision: str, workdir: Path) -> Path:
+    """The template at `revision`, exported (not a worktree: nothing is left in .git)."""
+    tree = workdir / "baseline-template"
+    if not tree.exists():
+        tree.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", revision], cwd=TEMPLATE, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
 
 
 def pip_install(python: Path, *requirements: str) -> None:
@@ -595,6 +609,7 @@ def apps_for(
     workdir: Path,
     names: list[str],
     pooler_url: str | None = None,
+    baseline: Path | None = None,
 ) -> list[App]:
     slug = variant.slug
     uvicorn = [str(project / ".venv/bin/uvicorn"), f"{slug}.main:app", *UVICORN_FLAGS]
@@ -626,6 +641,11 @@ def apps_for(
             compile_bytecode(project / ".venv/bin/python", copy)
             env = {**base_env, **defaults.ENVIRONMENT, "PYTHONPATH": str(copy)}
             apps.append(App(name, uvicorn, project, env))
+        elif name == "baseline":
+            if baseline is None:
+                raise ValueError("the baseline app needs --baseline REV")
+            command = [str(baseline / ".venv/bin/uvicorn"), f"{slug}.main:app", *UVICORN_FLAGS]
+            apps.append(App(name, command, baseline, base_env))
         elif name == "raw":
             venv = reference_venv(workdir)
             command = [str(venv / "bin/uvicorn"), "raw_app:app", *UVICORN_FLAGS]
@@ -647,6 +667,10 @@ def raw_environment(variant: Variant, url: str) -> dict[str, str]:
 def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> list[Result]:
     started = time.perf_counter()
     project = prepare(variant, workdir)
+    baseline = None
+    if "baseline" in args.apps:
+        tree = baseline_tree(args.baseline, workdir)
+        baseline = prepare(variant, workdir, tree, name="baseline")
     log = workdir / variant.id / "server.log"
     log.touch()
     results: list[Result] = []
@@ -664,7 +688,7 @@ def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> li
             pooler_url = None
             if "pgbouncer" in args.apps and variant.database == "postgres":
                 pooler_url = stack.enter_context(pgbouncer(project, url))
-            apps = apps_for(variant, project, url, workdir, args.apps, pooler_url)
+            apps = apps_for(variant, project, url, workdir, args.apps, pooler_url, baseline)
             seed(apps_for(variant, project, url, workdir, ["template"])[0], args.items, log)
             print(f"[{variant.id}] ready in {time.perf_counter() - started:.0f} s", flush=True)
             results += run_apps(variant, apps, url, args, log)
@@ -840,25 +864,27 @@ def check_targets(results: list[Result], variant: Variant) -> list[tuple[str, bo
                         f"{100 * r.ratio:.1f} %",
                     )
                 )
-    # Issue 14: what metrics and the per-request log line cost, against the same service with
-    # both off, in the same run. CPU per request is the steadier figure of the two.
-    unobserved = {
-        (r.scenario, r.connections): r
-        for r in results
-        if r.variant == variant.id and r.app == "unobserved"
-    }
-    for r in rows:
-        off = unobserved.get((r.scenario, r.connections))
-        if off is not None and off.rps and r.cpu_us:
-            change = r.rps / off.rps - 1
-            checks.append(
-                (
-                    f"{r.scenario}@{r.connections} with metrics and logs within 10 % of without",
-                    change >= -0.10,
-                    f"{100 * change:+.1f} % req/s, {100 * (r.cpu_us / off.cpu_us - 1):+.1f} % "
-                    "CPU per request",
+    # Issue 14: the shipped service (metrics and logs on) within 10 % of itself with both off,
+    # and of the --baseline revision, in the same run. CPU per request is the steadier figure.
+    against = {"unobserved": "metrics and logs off", "baseline": "the baseline revision"}
+    for other, label in against.items():
+        others = {
+            (r.scenario, r.connections): r
+            for r in results
+            if r.variant == variant.id and r.app == other
+        }
+        for r in rows:
+            them = others.get((r.scenario, r.connections))
+            if them is not None and them.rps and them.cpu_us:
+                change = r.rps / them.rps - 1
+                checks.append(
+                    (
+                        f"{r.scenario}@{r.connections} within 10 % of {label}",
+                        change >= -0.10,
+                        f"{100 * change:+.1f} % req/s, "
+                        f"{100 * (r.cpu_us / them.cpu_us - 1):+.1f} % CPU per request",
+                    )
                 )
-            )
     rss = max(r.rss_mb for r in rows)
     checks.append(("RSS after load <= 110 MB", rss <= 110, f"max {rss:.0f} MB"))
     start = median_cold_start(results, variant.id, "template")
@@ -960,6 +986,7 @@ APP_NOTES = {
     "pgbouncer": "`pgbouncer` the template through PgBouncer (transaction pool mode, "
     f"{POOL_SIZE} server connections, DATABASE_POOLER=pgbouncer)",
     "unobserved": "`unobserved` the template with METRICS_ENABLED=false, LOG_LEVEL=WARNING",
+    "baseline": "`baseline` the service baked from the --baseline revision of the template",
 }
 
 
@@ -1033,6 +1060,11 @@ def main() -> int:
         metavar="SECONDS",
         help="py-spy the template app under the mix at 64 connections",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="git revision of the template that the `baseline` app is baked from",
+    )
     parser.add_argument("--workdir", type=Path, help="keep baked variants and logs here")
     parser.add_argument(
         "--record",
@@ -1045,7 +1077,11 @@ def main() -> int:
         help="the section of bench/RESULTS.md to write (default: the full run's, `main`)",
     )
     args = parser.parse_args()
-    args.apps = args.apps or DEFAULT_APPS
+    args.apps = args.apps or list(DEFAULT_APPS)
+    if args.baseline and "baseline" not in args.apps:
+        args.apps.append("baseline")
+    if "baseline" in args.apps and not args.baseline:
+        parser.error("--app baseline needs --baseline REV")
     args.command = "uv run python bench/load.py " + " ".join(sys.argv[1:])
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed: `apt-get install wrk`")
@@ -1071,22 +1107,24 @@ def main() -> int:
     wall = time.perf_counter() - started
     print(f"{len(variants)} variants in {wall / 60:.1f} min")
 
-    # A run of some variants keeps the full run's files (results.json, ratios.png) as they are.
-    suffix = f"-{args.section}" if args.section else ""
-    (BENCH / f"results{suffix}.json").write_text(
-        json.dumps(
-            {
-                "command": args.command,
-                "machine": machine(),
-                "results": [asdict(r) for r in results],
-            },
-            indent=1,
-        )
-        + "\n"
-    )
-    if "raw" in args.apps and not args.section:
-        chart(results, BENCH / "ratios.png")
+    # A run of some variants keeps the full run's files (results.json, ratios.png) as they are;
+    # with --section it writes results-<section>.json beside them.
     full_run = len(variants) == len(VARIANTS)
+    if full_run or args.section:
+        suffix = f"-{args.section}" if args.section else ""
+        (BENCH / f"results{suffix}.json").write_text(
+            json.dumps(
+                {
+                    "command": args.command,
+                    "machine": machine(),
+                    "results": [asdict(r) for r in results],
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+    if "raw" in args.apps and full_run and not args.section:
+        chart(results, BENCH / "ratios.png")
     if args.record or (args.record is None and (full_run or args.section)):
         text = report(results, variants, args) + f"\nWall time of the run: {wall / 60:.1f} min.\n"
         record(text, args.section or "main")
