@@ -14,8 +14,8 @@ least disturbed round of each app counts. `raw / app` is the raw reference's CPU
 over the app's: the share of the raw app's throughput that the app can reach when the CPU is
 the limit.
 
---floor adds the stack's floor (async variants: bench/reference/floor_app.py, FastAPI and
-SQLAlchemy's async ORM in the tutorial's shape, nothing else, run in the baked service's
+--floor adds the stack's floor (bench/reference/floor_app.py: FastAPI and SQLAlchemy's ORM in
+the tutorial's shape, async or sync as the variant, nothing else, run in the baked service's
 environment; GET and POST only): what of the template's cost is the stack's, what its own.
 --unobserved adds the template with metrics and the per-request log line off (issue 14's
 comparison). --calls adds, per app and scenario, one more run that counts the function calls per
@@ -229,7 +229,7 @@ def main() -> int:
             load.seed(seeder, args.items, workdir / "seed.log")
             apps = [raw_app(variant, url, workdir)]
             apps += [service_app(name, p, variant, url) for name, p in projects.items()]
-            if args.floor and variant.mode == "async":
+            if args.floor:
                 apps.append(floor_app(project, url))
             if args.unobserved:
                 apps.append(

@@ -1,29 +1,34 @@
-"""The stack's floor for bench/cost.py: FastAPI and SQLAlchemy's async ORM, nothing else.
+"""The stack's floor for bench/cost.py: FastAPI and SQLAlchemy's ORM, nothing else.
 
     DATABASE_URL=postgresql+asyncpg://... python bench/inprocess.py floor_app:app get
 
 GET /items/{item_id} and POST /items in the shape of FastAPI's SQL tutorial: one generator
-dependency that yields an AsyncSession, `session.get` for a read, `add` + `commit` for a write,
-the same pydantic response model. It leaves out everything the generated service adds around
-that: the capacity slot, the read-only mode, metrics, the log line, the request id, error
-mapping, database timeouts, dead-connection checks. Run with the baked service's own
-environment (the same FastAPI, SQLAlchemy and driver), so the difference between the two is the
-template's, and the difference between this and the raw reference is the stack's.
+dependency that yields a session, `session.get` for a read, `add` + `commit` for a write, the
+same pydantic response model. With an async driver in DATABASE_URL (asyncpg, aiomysql,
+aiosqlite) the endpoints are `async def` on an AsyncSession; with a sync one (psycopg, pymysql,
+pysqlite) they are `def` on a Session, in FastAPI's threadpool, as the sync services' are.
+
+It leaves out everything the generated service adds around that: the capacity slot, the
+read-only mode, metrics, the log line, the request id, error mapping, database timeouts,
+dead-connection checks. Run with the baked service's own environment (the same FastAPI,
+SQLAlchemy and driver), so the difference between the two is the template's, and the difference
+between this and the raw reference is the stack's.
 """
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import String
+from sqlalchemy import String, create_engine, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-engine = create_async_engine(os.environ["DATABASE_URL"], pool_size=10, max_overflow=0)
-session_factory = async_sessionmaker(engine, expire_on_commit=False)
+URL = make_url(os.environ["DATABASE_URL"])
+ASYNC = URL.get_dialect().is_async
+POOL = {"pool_size": 10, "max_overflow": 0} if URL.get_backend_name() != "sqlite" else {}
 
 
 class Base(DeclarativeBase):
@@ -51,34 +56,68 @@ class ItemRead(BaseModel):
     quantity: int
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
-    async with session_factory() as session:
-        yield session
+def not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail="Item not found")
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+if ASYNC:
+    async_engine = create_async_engine(URL, **POOL)
+    async_factory = async_sessionmaker(async_engine, expire_on_commit=False)
 
+    async def get_async_session() -> AsyncIterator[AsyncSession]:
+        async with async_factory() as session:
+            yield session
 
-@asynccontextmanager
-async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await engine.dispose()
+    AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await async_engine.dispose()
 
-app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan)
 
+    @app.get("/items/{item_id}", response_model=ItemRead)
+    async def get_item(item_id: int, session: AsyncSessionDep) -> Item:
+        item = await session.get(Item, item_id)
+        if item is None:
+            raise not_found()
+        return item
 
-@app.get("/items/{item_id}", response_model=ItemRead)
-async def get_item(item_id: int, session: SessionDep) -> Item:
-    item = await session.get(Item, item_id)
-    if item is None:
-        raise HTTPException(status_code=404, detail="Item not found")
-    return item
+    @app.post("/items", status_code=201, response_model=ItemRead)
+    async def create_item(data: ItemCreate, session: AsyncSessionDep) -> Item:
+        item = Item(name=data.name, quantity=data.quantity)
+        session.add(item)
+        await session.commit()
+        return item
 
+else:
+    engine = create_engine(URL, **POOL)
+    factory = sessionmaker(engine, expire_on_commit=False)
 
-@app.post("/items", status_code=201, response_model=ItemRead)
-async def create_item(data: ItemCreate, session: SessionDep) -> Item:
-    item = Item(name=data.name, quantity=data.quantity)
-    session.add(item)
-    await session.commit()
-    return item
+    def get_session() -> Iterator[Session]:
+        with factory() as session:
+            yield session
+
+    SessionDep = Annotated[Session, Depends(get_session)]
+
+    @asynccontextmanager
+    async def sync_lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(lifespan=sync_lifespan)
+
+    @app.get("/items/{item_id}", response_model=ItemRead)
+    def get_item_sync(item_id: int, session: SessionDep) -> Item:
+        item = session.get(Item, item_id)
+        if item is None:
+            raise not_found()
+        return item
+
+    @app.post("/items", status_code=201, response_model=ItemRead)
+    def create_item_sync(data: ItemCreate, session: SessionDep) -> Item:
+        item = Item(name=data.name, quantity=data.quantity)
+        session.add(item)
+        session.commit()
+        return item
