@@ -15,7 +15,8 @@ range. A round still moves by several per cent (the core is not the only thing t
 database, the other core, the caches), so take five rounds or more and read the median.
 
 Apps, as in bench/load.py: `unobserved` (METRICS_ENABLED=false, LOG_LEVEL=WARNING) and
-`baseline` (baked from --baseline REV); `logs-off` and `metrics-off` turn off one of the two.
+`baseline` (baked from --baseline REV); `logs-off` and `metrics-off` turn off one of the two,
+`timeouts-off` the limits the database enforces.
 Scenarios: GET one item, POST one item, POST an order, and the mix (bench/mix.lua).
 """
 
@@ -43,6 +44,12 @@ SCENARIOS = ("get", "post", "order", "mix")
 SETTINGS = {
     "logs-off": {"LOG_LEVEL": "WARNING"},
     "metrics-off": {"METRICS_ENABLED": "false"},
+    # The database-enforced limits (PostgreSQL and MySQL; 0 turns each off).
+    "timeouts-off": {
+        "STATEMENT_TIMEOUT": "0",
+        "LOCK_TIMEOUT": "0",
+        "IDLE_IN_TRANSACTION_TIMEOUT": "0",
+    },
 }
 CONNECTIONS = 32  # each app's; 64 in all, bench/load.py's first load
 
