@@ -16,7 +16,8 @@ database, the other core, the caches), so take five rounds or more and read the 
 
 Apps, as in bench/load.py: `unobserved` (METRICS_ENABLED=false, LOG_LEVEL=WARNING) and
 `baseline` (baked from --baseline REV); `logs-off` and `metrics-off` turn off one of the two,
-`timeouts-off` the limits the database enforces.
+`timeouts-off` the limits the database enforces; `floor` is FastAPI and SQLAlchemy's ORM
+alone (bench/reference/floor_app.py, GET and POST only).
 Scenarios: GET one item, POST one item, POST an order, and the mix (bench/mix.lua).
 """
 
@@ -134,7 +135,7 @@ def main() -> int:
     parser.add_argument(
         "--against",
         action="append",
-        choices=("unobserved", "baseline", *SETTINGS),
+        choices=("unobserved", "baseline", "floor", *SETTINGS),
         required=True,
     )
     parser.add_argument("--baseline", metavar="REV", help="git revision for `baseline`")
@@ -171,9 +172,15 @@ def main() -> int:
                 check=True,
                 capture_output=True,
             )
-            names = ["template", *(name for name in args.against if name not in SETTINGS)]
+            own = [*SETTINGS, "floor"]
+            names = ["template", *(name for name in args.against if name not in own)]
             built = load.apps_for(variant, project, url, workdir, names, None, baseline)
             for name in args.against:
+                if name == "floor":
+                    # The stack alone (bench/reference/floor_app.py), in the service's venv.
+                    template = built[0]
+                    command = [template.command[0], "floor_app:app", *template.command[2:]]
+                    built.append(load.App(name, command, BENCH / "reference", template.env))
                 if name in SETTINGS:
                     template = built[0]
                     env = {**template.env, **SETTINGS[name]}

@@ -23,7 +23,6 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String, create_engine, make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 URL = make_url(os.environ["DATABASE_URL"])
@@ -61,6 +60,9 @@ def not_found() -> HTTPException:
 
 
 if ASYNC:
+    # Imported here: sync services have no greenlet, which SQLAlchemy's asyncio needs.
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
     async_engine = create_async_engine(URL, **POOL)
     async_factory = async_sessionmaker(async_engine, expire_on_commit=False)
 
