@@ -64,17 +64,6 @@ def bake(template: Path, variant: Variant, out: Path) -> Path:
     return project
 
 
-def baseline_tree(revision: str, workdir: Path) -> Path:
-    """The template at `revision`, exported (not a worktree: nothing is left in .git)."""
-    tree = workdir / "baseline-template"
-    tree.mkdir()
-    archive = subprocess.run(
-        ["git", "archive", revision], cwd=TEMPLATE, check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
-
-
 class App:
     def __init__(self, name: str, python: Path, target: str, cwd: Path, env: dict[str, str]):
         self.name, self.python, self.target, self.cwd, self.env = name, python, target, cwd, env
@@ -213,18 +202,12 @@ def main() -> int:
         workdir = Path(tmp)
         trees = {"template": TEMPLATE}
         if args.baseline:
-            trees["baseline"] = baseline_tree(args.baseline, workdir)
+            trees["baseline"] = load.baseline_tree(args.baseline, workdir)
         projects = {name: bake(tree, variant, workdir / name) for name, tree in trees.items()}
         with fresh_database(variant, workdir) as base_url:
-            url = base_url + ("?charset=utf8mb4" if variant.database == "mysql" else "")
+            url = load.service_url(variant, base_url)
             project = projects["template"]
-            subprocess.run(
-                [".venv/bin/alembic", "upgrade", "head"],
-                cwd=project,
-                env=clean_environment(DATABASE_URL=url),
-                check=True,
-                capture_output=True,
-            )
+            load.migrate(project, url)
             seeder = load.apps_for(variant, project, url, workdir, ["template"])[0]
             load.seed(seeder, args.items, workdir / "seed.log")
             apps = [raw_app(variant, url, workdir)]

@@ -547,6 +547,22 @@ def baseline_tree(revision: str, workdir: Path) -> Path:
     return tree
 
 
+def service_url(variant: Variant, base_url: str) -> str:
+    """The service's DATABASE_URL for a fresh database of the suite's helpers."""
+    return base_url + ("?charset=utf8mb4" if variant.database == "mysql" else "")
+
+
+def migrate(project: Path, url: str) -> None:
+    """`alembic upgrade head` of the baked service against `url`."""
+    subprocess.run(
+        [".venv/bin/alembic", "upgrade", "head"],
+        cwd=project,
+        env=clean_environment(DATABASE_URL=url),
+        check=True,
+        capture_output=True,
+    )
+
+
 def pip_install(python: Path, *requirements: str) -> None:
     """Install into the environment of `python`, compiled as the generated Dockerfile does."""
     command = [uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
@@ -675,15 +691,8 @@ def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> li
     log.touch()
     results: list[Result] = []
     with fresh_database(variant, workdir / variant.id) as base_url:
-        url = base_url + ("?charset=utf8mb4" if variant.database == "mysql" else "")
-        migrate_env = clean_environment(DATABASE_URL=url)
-        subprocess.run(
-            [".venv/bin/alembic", "upgrade", "head"],
-            cwd=project,
-            env=migrate_env,
-            check=True,
-            capture_output=True,
-        )
+        url = service_url(variant, base_url)
+        migrate(project, url)
         with contextlib.ExitStack() as stack:
             pooler_url = None
             if "pgbouncer" in args.apps and variant.database == "postgres":

@@ -23,7 +23,6 @@ Scenarios: GET one item, POST one item, POST an order, and the mix (bench/mix.lu
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,7 @@ sys.path.insert(0, str(BENCH))
 
 import load  # noqa: E402
 
-from tests.variants import VARIANTS, clean_environment, fresh_database  # noqa: E402
+from tests.variants import VARIANTS, fresh_database  # noqa: E402
 
 SCENARIOS = ("get", "post", "order", "mix")
 # The template with one of its observability settings changed: which of the two costs what.
@@ -164,14 +163,8 @@ def main() -> int:
         log = workdir / "server.log"
         log.touch()
         with fresh_database(variant, workdir / "db") as base_url:
-            url = base_url + ("?charset=utf8mb4" if variant.database == "mysql" else "")
-            subprocess.run(
-                [".venv/bin/alembic", "upgrade", "head"],
-                cwd=project,
-                env=clean_environment(DATABASE_URL=url),
-                check=True,
-                capture_output=True,
-            )
+            url = load.service_url(variant, base_url)
+            load.migrate(project, url)
             own = [*SETTINGS, "floor"]
             names = ["template", *(name for name in args.against if name not in own)]
             built = load.apps_for(variant, project, url, workdir, names, None, baseline)
