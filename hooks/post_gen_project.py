@@ -4,8 +4,9 @@
    <choices>: there it becomes `name.ext`; elsewhere it is removed. <choices> is one choice
    (`env.async.py`, `compose.mysql.yaml`) or several of one option joined by `+`
    (`tcp_proxy.postgres+mysql.py`: every database with a server); a name may carry one such
-   part per option (`driver_state.postgres.sync.py`).
-2. Sync mode. The modules matching SYNC_FROM_ASYNC are written once, in async form; for a sync
+   part per option (`driver.postgres.sync.py`).
+2. Sync mode. The modules matching SYNC_FROM_ASYNC (in the package) and SYNC_FROM_ASYNC_IN_PROJECT
+   (beside it: the migration environment) are written once, in async form; for a sync
    service they are rewritten mechanically (as `unasync` does for httpcore and redis-py):
    `async def` -> `def`, `await x` -> `x`, AsyncSession -> Session, and the imports to match.
    `python hooks/post_gen_project.py --check` (and the template's suite) fails when a rule
@@ -31,6 +32,9 @@ SYNC_FROM_ASYNC = (
     "*/services.py",
     "*/routes.py",
 )
+# Modules outside the package, relative to the project: Alembic's environment, which migrates
+# through the service's own engine.
+SYNC_FROM_ASYNC_IN_PROJECT = ("migrations/env.py",)
 LINE_LENGTH = 100
 
 # name in async code -> (module it is imported from in sync code, name in sync code)
@@ -46,6 +50,12 @@ SYNC_STATEMENTS = {
     "async def/with": (re.compile(r"\basync (def|with) "), r"\1 "),
     "await": (re.compile(r"\bawait "), ""),
     ".sync_engine": (re.compile(r"\.sync_engine\b"), ""),
+    # An async engine's connection runs sync code (Alembic's) through run_sync; a sync one
+    # calls it directly.
+    ".run_sync": (re.compile(r"\b(\w+)\.run_sync\((\w+)\)"), r"\2(\1)"),
+    # The event loop that an async script starts at its entry point.
+    "asyncio.run": (re.compile(r"\basyncio\.run\((.*)\)$", re.MULTILINE), r"\1"),
+    "import asyncio": (re.compile(r"^import asyncio\n", re.MULTILINE), ""),
 }
 FROM_IMPORT = re.compile(r"^from ([\w.]+) import (?:\(\n((?:    .*\n)+)\)|(.*))\n", re.MULTILINE)
 
@@ -157,9 +167,12 @@ def modules_to_make_sync(package: Path) -> list[Path]:
 
 
 def make_sync(package: Path) -> Counter[str]:
-    """Rewrite the async modules of a generated package in place; how often each rule applied."""
+    """Rewrite the async modules of a generated package, and those beside it in its project,
+    in place; how often each rule applied."""
     matched: Counter[str] = Counter()
-    for path in modules_to_make_sync(package):
+    project = package.parent.parent
+    outside = [path for pattern in SYNC_FROM_ASYNC_IN_PROJECT for path in project.glob(pattern)]
+    for path in [*modules_to_make_sync(package), *outside]:
         path.write_text(to_sync(path.read_text(encoding="utf-8"), matched), encoding="utf-8")
     return matched
 
@@ -180,10 +193,11 @@ def template_async_sources(template: Path) -> list[str]:
     project = next(template.glob("*cookiecutter.project_slug*"))
     package = next((project / "src").glob("*cookiecutter.project_slug*"))
     paths: set[Path] = set()
-    for pattern in SYNC_FROM_ASYNC:
-        stem, suffix = pattern.rsplit(".", 1)
-        paths.update(package.glob(f"{stem}.{suffix}"))
-        paths.update(package.glob(f"{stem}.*.{suffix}"))
+    for root, patterns in ((package, SYNC_FROM_ASYNC), (project, SYNC_FROM_ASYNC_IN_PROJECT)):
+        for pattern in patterns:
+            stem, suffix = pattern.rsplit(".", 1)
+            paths.update(root.glob(f"{stem}.{suffix}"))
+            paths.update(root.glob(f"{stem}.*.{suffix}"))
     return [path.read_text(encoding="utf-8") for path in sorted(paths)]
 
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from {{ cookiecutter.project_slug }}.items.models import INTEGER_MAX
+from {{ cookiecutter.project_slug }}.kit.types import INTEGER_MAX
 from {{ cookiecutter.project_slug }}.orders.schemas import MAX_ORDER_LINES
 
 from .database import execute

@@ -6,25 +6,24 @@ import logging
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import SQLAlchemyError
 
-from .database.dialect import error_code, is_deadlock, is_lost_connection, is_timeout, status_for
-from .domain_errors import ConflictError, NotFoundError, ServiceError
-from .logs import request_id_var
+from .database.capacity import CapacityTimeoutError
+from .database.errors import failure_of
+from .database.failures import DatabaseFailure, Failure
+from .kit.errors import ConflictError, NotFoundError, ServiceError
+from .request_context import request_id_var
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
 
-DETAILS = {
-    status.HTTP_409_CONFLICT: (
-        "The request conflicts with stored data (a unique, foreign-key or check constraint)."
-    ),
-    status.HTTP_422_UNPROCESSABLE_CONTENT: "A value is out of range or too long for its column.",
-    status.HTTP_503_SERVICE_UNAVAILABLE: "The database is unavailable or busy; try again later.",
-    status.HTTP_500_INTERNAL_SERVER_ERROR: "Internal database error.",
-}
+CONFLICT_DETAIL = (
+    "The request conflicts with stored data (a unique, foreign-key or check constraint)."
+)
+INVALID_DETAIL = "A value is out of range or too long for its column."
+UNAVAILABLE_DETAIL = "The database is unavailable or busy; try again later."
+INTERNAL_DETAIL = "Internal database error."
 # A statement or lock wait ended by the database's own timeout (settings statement_timeout,
 # lock_timeout): the transaction was rolled back, and the same request may well succeed later.
 TIMEOUT_DETAIL = (
@@ -41,101 +40,68 @@ CAPACITY_DETAIL = (
     "The service is busy: no database connection became free in time; try again later."
 )
 
+# The answer to each kind of database failure: its status and its body's detail.
+FAILURE_ANSWERS: dict[Failure, tuple[int, str]] = {
+    Failure.CONFLICT: (status.HTTP_409_CONFLICT, CONFLICT_DETAIL),
+    Failure.INVALID: (status.HTTP_422_UNPROCESSABLE_CONTENT, INVALID_DETAIL),
+    Failure.TIMEOUT: (status.HTTP_503_SERVICE_UNAVAILABLE, TIMEOUT_DETAIL),
+    Failure.DEADLOCK: (status.HTTP_503_SERVICE_UNAVAILABLE, DEADLOCK_DETAIL),
+    Failure.LOST_CONNECTION: (status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL),
+    Failure.UNAVAILABLE: (status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL),
+    Failure.POOL_EXHAUSTED: (status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL),
+    Failure.INTERNAL: (status.HTTP_500_INTERNAL_SERVER_ERROR, INTERNAL_DETAIL),
+}
 
-class CapacityTimeoutError(Exception):
-    """No database slot became free within `capacity_timeout` seconds."""
-
-
-# Each domain error class (domain_errors.py) and its status; a subclass gets its base's.
-SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
+# Each domain error base class (kit/errors.py) and its status; a subclass gets its base's.
+DOMAIN_ERROR_STATUS: dict[type[ServiceError], int] = {
     NotFoundError: status.HTTP_404_NOT_FOUND,
     ConflictError: status.HTTP_409_CONFLICT,
 }
 
-
-def status_of(exc: Exception) -> int:
-    """The database's own error code decides (the dialect module knows them all, so constraint
-    and data errors never reach the fallbacks below); without one, a lost connection, a pool
-    timeout or an unreachable server is a 503, and anything else a 500."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        driver_status = status_for(exc)
-        if driver_status is not None:
-            return driver_status
-        if exc.connection_invalidated:
-            return status.HTTP_503_SERVICE_UNAVAILABLE
-    if isinstance(exc, PoolTimeoutError | OperationalError):
-        return status.HTTP_503_SERVICE_UNAVAILABLE
-    return status.HTTP_500_INTERNAL_SERVER_ERROR
+# The exceptions that are the client's refusals, not failures: the session layer counts the
+# rollbacks they cause as "client_error" (main.py hands them to the session factory).
+CLIENT_ERRORS: tuple[type[BaseException], ...] = (
+    HTTPException,
+    RequestValidationError,
+    ServiceError,
+)
 
 
-def database_error_code(exc: BaseException) -> str | None:
-    """The database's own error code, as its dialect module reads it."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return error_code(exc)
-    return None
-
-
-def error_type(exc: BaseException) -> str:
-    return f"{type(exc).__module__}.{type(exc).__qualname__}"
-
-
-def rollback_cause(exc: BaseException) -> str:
-    """Why a unit of work was rolled back: one of metrics.ROLLBACK_CAUSES. The database's code
-    decides, as for the status: asyncpg's errors, for one, all arrive as plain DBAPIError."""
-    if isinstance(exc, HTTPException | RequestValidationError | ServiceError):
-        return "client_error"
-    if isinstance(exc, PoolTimeoutError | CapacityTimeoutError):
-        return "timeout"
-    if isinstance(exc, OSError):  # asyncpg raises some connection failures unwrapped
-        return "lost_connection"
-    if isinstance(exc, DBAPIError):
-        code = database_error_code(exc)
-        if exc.connection_invalidated or (code is not None and is_lost_connection(code)):
-            return "lost_connection"
-        if code is not None and is_timeout(code):
-            return "timeout"
-        if code is not None and is_deadlock(code):
-            return "deadlock"
-    if isinstance(exc, Exception):
-        # Not named status_code: the mutation matrix edits handle_database_error's line by it.
-        answer = status_of(exc)
-        if answer == status.HTTP_409_CONFLICT:
-            return "integrity"
-        if answer == status.HTTP_422_UNPROCESSABLE_CONTENT:
-            return "data_error"
-    return "other"
-
-
-def error_fields(exc: BaseException) -> dict[str, str | None]:
+def error_fields(exc: BaseException, failure: DatabaseFailure | None) -> dict[str, str | None]:
     """What a log line may say about an error: its class and database code, never its message
     (drivers quote the statement's values in it)."""
-    return {"error.type": error_type(exc), "db.response.status_code": database_error_code(exc)}
+    return {
+        "error.type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "db.response.status_code": failure.code if failure is not None else None,
+    }
 
 
-def error_response(status_code: int, detail: str | None = None) -> JSONResponse:
+def error_response(status_code: int, detail: str) -> JSONResponse:
     headers = None
     if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
-    return JSONResponse(
-        {"detail": detail or DETAILS[status_code]}, status_code=status_code, headers=headers
-    )
+    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+
+
+def log_failure(exc: BaseException, failure: DatabaseFailure) -> None:
+    """Failures the client cannot mend are logged; a refused value (409, 422) is the client's."""
+    if failure.kind is Failure.DEADLOCK:
+        logger.warning("transaction rolled back by the database", extra=error_fields(exc, failure))
+    elif failure.kind is Failure.INTERNAL:
+        # The traceback's frames, not its messages: see logs.JsonFormatter.
+        logger.error("database error", extra=error_fields(exc, failure), exc_info=exc)
+    elif failure.kind not in (Failure.CONFLICT, Failure.INVALID):
+        logger.warning("database unavailable", extra=error_fields(exc, failure))
 
 
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
-    """Answer a database error; `get_session` has already rolled the session back."""
-    status_code = status_of(exc)
-    if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-        cause = rollback_cause(exc)
-        if cause == "deadlock":
-            logger.warning("transaction rolled back by the database", extra=error_fields(exc))
-            return error_response(status_code, DEADLOCK_DETAIL)
-        logger.warning("database unavailable", extra=error_fields(exc))
-        if cause == "timeout" and not isinstance(exc, PoolTimeoutError):
-            return error_response(status_code, TIMEOUT_DETAIL)
-    elif status_code == status.HTTP_500_INTERNAL_SERVER_ERROR:
-        # The traceback's frames, not its messages: see logs.JsonFormatter.
-        logger.error("database error", extra=error_fields(exc), exc_info=exc)
-    return error_response(status_code)
+    """Answer a database error; `get_session` has already rolled the session back (and
+    classified the error: `failure_of` answers from that)."""
+    failure = failure_of(exc)
+    if failure is None:  # not reached: every SQLAlchemyError is classified
+        failure = DatabaseFailure(Failure.INTERNAL, None)
+    log_failure(exc, failure)
+    return error_response(*FAILURE_ANSWERS[failure.kind])
 
 
 async def handle_capacity_timeout(request: Request, exc: Exception) -> JSONResponse:
@@ -145,8 +111,8 @@ async def handle_capacity_timeout(request: Request, exc: Exception) -> JSONRespo
 
 async def handle_connection_error(request: Request, exc: Exception) -> JSONResponse:
     """Some async drivers (asyncpg) raise OS errors unwrapped when they cannot connect."""
-    logger.warning("cannot reach the database", extra=error_fields(exc))
-    return error_response(status.HTTP_503_SERVICE_UNAVAILABLE)
+    logger.warning("cannot reach the database", extra=error_fields(exc, failure_of(exc)))
+    return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -161,7 +127,7 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
     """Any other error: logged with its traceback here, answered without it."""
     logger.error("unhandled error", exc_info=exc)
     # Starlette answers this one outside every middleware, so the request id header that
-    # request_context.py adds to every other response is added here.
+    # middleware.py adds to every other response is added here.
     request_id = request_id_var.get()
     return JSONResponse(
         {"detail": "Internal server error."},
@@ -170,19 +136,19 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
     )
 
 
-def service_error_status(exc: ServiceError) -> int:
+def domain_error_status(exc: ServiceError) -> int:
     for cls in type(exc).__mro__:
-        if cls in SERVICE_ERROR_STATUS:
-            return SERVICE_ERROR_STATUS[cls]
+        if cls in DOMAIN_ERROR_STATUS:
+            return DOMAIN_ERROR_STATUS[cls]
     # A refusal with no status of its own is still the client's request: 400, never a 500.
     return status.HTTP_400_BAD_REQUEST
 
 
 async def handle_service_error(request: Request, exc: Exception) -> JSONResponse:
-    """A unit of work refused the request (domain_errors.py): its status and its own words."""
+    """A unit of work refused the request (a resource's errors.py): its status and its own words."""
     assert isinstance(exc, ServiceError)
     body = {"detail": exc.detail, **exc.extra()}
-    return JSONResponse(body, status_code=service_error_status(exc))
+    return JSONResponse(body, status_code=domain_error_status(exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
-from .database.lifecycle import ping
+from .database.engine import ping
 from .errors import RETRY_AFTER_SECONDS
 
 router = APIRouter(prefix="/health", tags=["health"])

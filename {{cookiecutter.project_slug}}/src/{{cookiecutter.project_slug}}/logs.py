@@ -13,15 +13,12 @@ import json
 import logging
 import logging.config
 import traceback
-from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy.exc import StatementError
 
+from .request_context import request_id_var
 from .settings import Settings
-
-# The id of the request being served, on every log line logged while it is (request_context.py).
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {

@@ -8,18 +8,18 @@ from fastapi import FastAPI
 from . import health, metrics
 from .database.capacity import create_database_slots
 from .database.dialect import check_connection_budget
-from .database.lifecycle import dispose
+from .database.engine import dispose
 from .database.observability import forget_pool
 from .database.session import (
     create_engine_from_settings,
     create_probe_engine,
     create_session_factory,
 )
-from .errors import install_error_handlers
+from .errors import CLIENT_ERRORS, install_error_handlers
 from .items import routes as items
 from .logs import configure_logging
+from .middleware import RequestContextMiddleware
 from .orders import routes as orders
-from .request_context import RequestContextMiddleware
 from .settings import Settings, get_settings
 
 
@@ -29,13 +29,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Every uvicorn worker runs the lifespan after it has started, so each has an engine and
     # pool of its own: no connection is ever shared across fork.
     settings: Settings = app.state.settings
-    engine = create_engine_from_settings(settings)
+    engine = create_engine_from_settings(settings, metrics_enabled=settings.metrics_enabled)
     app.state.engine = engine
     app.state.probe_engine = create_probe_engine(settings)
-    app.state.session_factory = create_session_factory(engine, settings)
+    app.state.session_factory = create_session_factory(
+        engine, settings, metrics_enabled=settings.metrics_enabled, client_errors=CLIENT_ERRORS
+    )
     app.state.database_slots = create_database_slots(settings)
     try:
-        await check_connection_budget(engine, settings)
+        await check_connection_budget(engine, settings, workers=settings.web_concurrency)
         yield
     finally:
         # After SIGTERM uvicorn stops accepting, lets the requests in flight finish (at most

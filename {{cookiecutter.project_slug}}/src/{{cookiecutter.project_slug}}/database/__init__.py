@@ -1,1 +1,1 @@
-"""Database plumbing: the engine, the per-request session, admission, and the dialect."""
+"""Database plumbing: the engine, the per-request session, capacity, failures, and the dialect."""

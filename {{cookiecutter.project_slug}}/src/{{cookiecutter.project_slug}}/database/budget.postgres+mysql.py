@@ -6,15 +6,12 @@ with "too many connections"; this check makes it fail at start instead, naming e
 """
 
 import logging
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings
 
-from .lifecycle import ServiceEngine, fetch_row
-
-if TYPE_CHECKING:
-    from ..settings import Settings
+from .engine import ServiceEngine, fetch_row
+from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +20,7 @@ class ConnectionBudgetError(RuntimeError):
     """The service's pools together may open more connections than the server allows."""
 
 
-class BudgetSettings(BaseSettings):
+class BudgetSettings(DatabaseSettings):
     """The settings of the connection budget, shared by the databases with a server."""
 
     # Replicas (containers, pods) of this service that share the database server.
@@ -41,14 +38,17 @@ class BudgetSettings(BaseSettings):
         return False
 
 
-def budget_message(settings: "Settings", max_connections: int, reserved: int) -> str | None:
-    """None when the budget holds; otherwise one line naming every number and what to change."""
-    needed = settings.web_concurrency * settings.pool_capacity * settings.replicas
+def budget_message(
+    settings: BudgetSettings, *, workers: int, max_connections: int, reserved: int
+) -> str | None:
+    """None when the budget holds; otherwise one line naming every number and what to change.
+    `workers`: the pools of one replica (WEB_CONCURRENCY, a setting of the HTTP server)."""
+    needed = workers * settings.pool_capacity * settings.replicas
     available = max_connections - reserved
     if needed <= available:
         return None
     return (
-        f"Connection budget exceeded: WEB_CONCURRENCY={settings.web_concurrency} workers x "
+        f"Connection budget exceeded: WEB_CONCURRENCY={workers} workers x "
         f"(POOL_SIZE={settings.pool_size} + MAX_OVERFLOW={settings.max_overflow}) x "
         f"REPLICAS={settings.replicas} = {needed} connections, but the server allows "
         f"{available} (max_connections={max_connections} - {reserved} reserved). Lower "
@@ -57,7 +57,9 @@ def budget_message(settings: "Settings", max_connections: int, reserved: int) ->
     )
 
 
-async def check_connection_budget(engine: ServiceEngine, settings: "Settings") -> None:
+async def check_connection_budget(
+    engine: ServiceEngine, settings: BudgetSettings, *, workers: int
+) -> None:
     """Raise ConnectionBudgetError (or warn, with CONNECTION_BUDGET=warn) when over budget."""
     if settings.connection_budget == "off":
         return
@@ -73,7 +75,9 @@ async def check_connection_budget(engine: ServiceEngine, settings: "Settings") -
         # The service starts without its database: readiness answers 503 until it is there.
         logger.warning("Connection budget not checked: the database did not answer (%r).", error)
         return
-    message = budget_message(settings, int(limit[0]), int(limit[1]))
+    message = budget_message(
+        settings, workers=workers, max_connections=int(limit[0]), reserved=int(limit[1])
+    )
     if message is None:
         return
     if settings.connection_budget == "warn":

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Engine, event, exc
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from .driver_state import closed_by_server
+from .driver import closed_by_server
 
 # Key of the pool's per-connection info: when the connection was last returned to the pool.
 RETURNED_AT = "returned_at"

@@ -1,12 +1,11 @@
 """What is particular to MySQL and MariaDB: their settings, how the engine is set up for them,
-how migrations take turns, and what their errors mean for the client."""
+how migrations take turns, and what their errors mean (a `Failure`)."""
 
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from fastapi import status
 from pydantic import Field
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +13,20 @@ from sqlalchemy.exc import DBAPIError
 from .budget import BudgetSettings
 from .budget import check_connection_budget as check_connection_budget
 from .dead_connections import replace_dead_connections
+from .failures import Failure
+
+# The interface every dialect module has, and all that the rest of the service asks of one
+# (checked against the other databases' by the template's tests/test_dialect_interfaces.py).
+__all__ = [
+    "DialectSettings",
+    "check_connection_budget",
+    "configure_engine",
+    "engine_options",
+    "error_code",
+    "failure_for",
+    "migration_lock",
+    "read_only_execution_options",
+]
 
 # Read-only units of work keep their transaction: under MySQL's REPEATABLE READ it gives all their
 # statements one snapshot, and switching to autocommit would cost a SET round trip each way.
@@ -21,35 +34,34 @@ READ_ONLY_EXECUTION_OPTIONS: dict[str, Any] = {}
 
 # The error number says what happened. PyMySQL (and aiomysql, built on it) files some errors
 # under a class that does not, e.g. a failed CHECK constraint is an OperationalError.
-ERROR_NUMBER_STATUS = {
-    1062: status.HTTP_409_CONFLICT,  # duplicate entry
-    1451: status.HTTP_409_CONFLICT,  # row is referenced by a foreign key
-    1452: status.HTTP_409_CONFLICT,  # foreign key target missing
-    3819: status.HTTP_409_CONFLICT,  # CHECK constraint violated (MySQL)
-    4025: status.HTTP_409_CONFLICT,  # CHECK constraint violated (MariaDB)
-    1264: status.HTTP_422_UNPROCESSABLE_CONTENT,  # value out of range for the column
-    1406: status.HTTP_422_UNPROCESSABLE_CONTENT,  # data too long for the column
-    1690: status.HTTP_422_UNPROCESSABLE_CONTENT,  # arithmetic result out of range
-    1366: status.HTTP_422_UNPROCESSABLE_CONTENT,  # incorrect value for the column
-    1048: status.HTTP_422_UNPROCESSABLE_CONTENT,  # NULL for a NOT NULL column
-    1040: status.HTTP_503_SERVICE_UNAVAILABLE,  # too many connections
-    1205: status.HTTP_503_SERVICE_UNAVAILABLE,  # lock wait timeout: retry
-    1213: status.HTTP_503_SERVICE_UNAVAILABLE,  # deadlock: retry
-    2002: status.HTTP_503_SERVICE_UNAVAILABLE,  # cannot connect (socket)
-    2003: status.HTTP_503_SERVICE_UNAVAILABLE,  # cannot connect (TCP)
-    2006: status.HTTP_503_SERVICE_UNAVAILABLE,  # server has gone away
-    2013: status.HTTP_503_SERVICE_UNAVAILABLE,  # lost connection during query
-    1969: status.HTTP_503_SERVICE_UNAVAILABLE,  # max_statement_time exceeded (MariaDB)
-    3024: status.HTTP_503_SERVICE_UNAVAILABLE,  # max_execution_time exceeded (MySQL)
-    4031: status.HTTP_503_SERVICE_UNAVAILABLE,  # disconnected for inactivity (MariaDB)
+ERROR_NUMBER_FAILURE = {
+    1062: Failure.CONFLICT,  # duplicate entry
+    1451: Failure.CONFLICT,  # row is referenced by a foreign key
+    1452: Failure.CONFLICT,  # foreign key target missing
+    3819: Failure.CONFLICT,  # CHECK constraint violated (MySQL)
+    4025: Failure.CONFLICT,  # CHECK constraint violated (MariaDB)
+    1264: Failure.INVALID,  # value out of range for the column
+    1406: Failure.INVALID,  # data too long for the column
+    1690: Failure.INVALID,  # arithmetic result out of range
+    1366: Failure.INVALID,  # incorrect value for the column
+    1048: Failure.INVALID,  # NULL for a NOT NULL column
+    1040: Failure.UNAVAILABLE,  # too many connections
+    2002: Failure.UNAVAILABLE,  # cannot connect (socket)
+    2003: Failure.UNAVAILABLE,  # cannot connect (TCP)
+    # A database-enforced timeout ended the unit of work.
+    1205: Failure.TIMEOUT,  # lock wait timeout
+    1969: Failure.TIMEOUT,  # max_statement_time exceeded (MariaDB)
+    3024: Failure.TIMEOUT,  # max_execution_time exceeded (MySQL)
+    # The connection is gone.
+    2006: Failure.LOST_CONNECTION,  # server has gone away
+    2013: Failure.LOST_CONNECTION,  # lost connection during query
+    2055: Failure.LOST_CONNECTION,  # lost connection (client library)
+    4031: Failure.LOST_CONNECTION,  # disconnected for inactivity (MariaDB)
+    1927: Failure.LOST_CONNECTION,  # killed by KILL CONNECTION (MariaDB)
+    # InnoDB rolled the transaction back in favour of a concurrent one: it chose it as a
+    # deadlock's victim (the one that changed fewer rows). The same request may well succeed.
+    1213: Failure.DEADLOCK,
 }
-# Errors that mean a database-enforced timeout ended the unit of work.
-TIMEOUT_CODES = frozenset({"1205", "1969", "3024"})
-# Errors that mean the connection is gone; 1927: killed by KILL CONNECTION (MariaDB).
-LOST_CONNECTION_CODES = frozenset({"2006", "2013", "2055", "4031", "1927"})
-# Errors that mean InnoDB rolled the transaction back in favour of a concurrent one: it chose it
-# as a deadlock's victim (the one that changed fewer rows). The same request may well succeed.
-DEADLOCK_CODES = frozenset({"1213"})
 CLIENT_ERRORS = range(2000, 3000)  # raised by the client library: mostly lost connections
 
 
@@ -144,33 +156,16 @@ def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
             )
 
 
-def status_for(exc: DBAPIError) -> int | None:
-    """The HTTP status for a database error, from its error number; None when the error
-    carries none."""
-    args = exc.driver_exception.args
-    if not args or not isinstance(args[0], int):
-        return None
-    if args[0] in ERROR_NUMBER_STATUS:
-        return ERROR_NUMBER_STATUS[args[0]]
-    if args[0] in CLIENT_ERRORS:
-        return status.HTTP_503_SERVICE_UNAVAILABLE
-    # Any other server error (a syntax error, an unknown column, ...) is a bug in the service.
-    return status.HTTP_500_INTERNAL_SERVER_ERROR
-
-
 def error_code(exc: DBAPIError) -> str | None:
     """The server's (or client library's) error number, as text, e.g. "1264"."""
     args = exc.driver_exception.args
     return str(args[0]) if args and isinstance(args[0], int) else None
 
 
-def is_lost_connection(code: str) -> bool:
-    return code in LOST_CONNECTION_CODES
-
-
-def is_timeout(code: str) -> bool:
-    return code in TIMEOUT_CODES
-
-
-def is_deadlock(code: str) -> bool:
-    return code in DEADLOCK_CODES
+def failure_for(code: str) -> Failure:
+    """What an error number means; any other server error (a syntax error, an unknown column,
+    ...) is a bug in the service."""
+    number = int(code)
+    if number in ERROR_NUMBER_FAILURE:
+        return ERROR_NUMBER_FAILURE[number]
+    return Failure.UNAVAILABLE if number in CLIENT_ERRORS else Failure.INTERNAL

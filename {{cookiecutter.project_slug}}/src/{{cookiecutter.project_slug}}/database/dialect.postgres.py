@@ -1,5 +1,5 @@
 """What is particular to PostgreSQL: its settings, how the engine is set up for it (directly or
-behind PgBouncer), how migrations take turns, and what its errors mean for the client."""
+behind PgBouncer), how migrations take turns, and what its errors mean (a `Failure`)."""
 
 import hashlib
 import math
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, Literal
 
-from fastapi import status
 from pydantic import Field
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
@@ -15,7 +14,21 @@ from sqlalchemy.exc import DBAPIError
 from .budget import BudgetSettings
 from .budget import check_connection_budget as check_connection_budget
 from .dead_connections import replace_dead_connections
-from .driver_state import POOLER_CONNECT_ARGS, add_startup_settings
+from .driver import POOLER_CONNECT_ARGS, add_startup_settings
+from .failures import Failure
+
+# The interface every dialect module has, and all that the rest of the service asks of one
+# (checked against the other databases' by the template's tests/test_dialect_interfaces.py).
+__all__ = [
+    "DialectSettings",
+    "check_connection_budget",
+    "configure_engine",
+    "engine_options",
+    "error_code",
+    "failure_for",
+    "migration_lock",
+    "read_only_execution_options",
+]
 
 # Read-only units of work run without BEGIN and COMMIT: under PostgreSQL's READ COMMITTED every
 # statement takes its own snapshot anyway, so the transaction would only add two round trips.
@@ -32,37 +45,30 @@ MIGRATION_LOCK_KEY = int.from_bytes(
 LOCK_NOT_AVAILABLE = "55P03"
 
 # SQLSTATE is the same whatever the driver: asyncpg's and psycopg's exceptions both carry it,
-# while their exception classes (and so SQLAlchemy's wrappers) differ.
-SQLSTATE_CLASS_STATUS = {
-    "08": status.HTTP_503_SERVICE_UNAVAILABLE,  # connection exception
-    "22": status.HTTP_422_UNPROCESSABLE_CONTENT,  # data exception: out of range, too long, ...
-    "23": status.HTTP_409_CONFLICT,  # integrity constraint violation
-    "40": status.HTTP_503_SERVICE_UNAVAILABLE,  # serialization failure or deadlock: retry
-    "53": status.HTTP_503_SERVICE_UNAVAILABLE,  # insufficient resources, too many connections
-    "57": status.HTTP_503_SERVICE_UNAVAILABLE,  # operator intervention: shutdown, cancelled
+# while their exception classes (and so SQLAlchemy's wrappers) differ. A class (the first two
+# characters) says what happened, unless the code itself is listed below.
+SQLSTATE_CLASS_FAILURE = {
+    "08": Failure.LOST_CONNECTION,  # connection exception
+    "22": Failure.INVALID,  # data exception: out of range, too long, ...
+    "23": Failure.CONFLICT,  # integrity constraint violation
+    "40": Failure.UNAVAILABLE,  # transaction rollback: retry
+    "53": Failure.UNAVAILABLE,  # insufficient resources, too many connections
+    "57": Failure.UNAVAILABLE,  # operator intervention: shutdown, cancelled
 }
-# SQLSTATEs whose class alone does not say enough.
-SQLSTATE_STATUS = {
-    LOCK_NOT_AVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,  # lock_timeout expired: retry
+SQLSTATE_FAILURE = {
+    # A database-enforced timeout ended the unit of work.
+    "57014": Failure.TIMEOUT,  # query_canceled: statement_timeout
+    LOCK_NOT_AVAILABLE: Failure.TIMEOUT,  # lock_timeout
+    "25P03": Failure.TIMEOUT,  # idle_in_transaction_session_timeout
+    # The connection is gone: administrator or crash shutdown.
+    "57P01": Failure.LOST_CONNECTION,
+    "57P02": Failure.LOST_CONNECTION,
+    "57P03": Failure.LOST_CONNECTION,
+    # The server rolled the transaction back in favour of a concurrent one: it chose it as a
+    # deadlock's victim, or could not serialise it. The same request may well succeed.
+    "40P01": Failure.DEADLOCK,  # deadlock_detected
+    "40001": Failure.DEADLOCK,  # serialization_failure (REPEATABLE READ and SERIALIZABLE)
 }
-# Errors that mean a database-enforced timeout ended the unit of work.
-TIMEOUT_CODES = frozenset(
-    {
-        "57014",  # query_canceled: statement_timeout
-        LOCK_NOT_AVAILABLE,  # lock_timeout
-        "25P03",  # idle_in_transaction_session_timeout
-    }
-)
-# Errors that mean the connection is gone (besides class 08): administrator or crash shutdown.
-LOST_CONNECTION_CODES = frozenset({"57P01", "57P02", "57P03"})
-# Errors that mean the server rolled the transaction back in favour of a concurrent one: it
-# chose it as a deadlock's victim, or could not serialise it. The same request may well succeed.
-DEADLOCK_CODES = frozenset(
-    {
-        "40P01",  # deadlock_detected
-        "40001",  # serialization_failure (REPEATABLE READ and SERIALIZABLE)
-    }
-)
 
 
 class DialectSettings(BudgetSettings):
@@ -184,31 +190,13 @@ def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
     yield
 
 
-def status_for(exc: DBAPIError) -> int | None:
-    """The HTTP status for a database error, from its SQLSTATE class; None when the server gave
-    no SQLSTATE (e.g. it could not be reached)."""
-    sqlstate = getattr(exc.driver_exception, "sqlstate", None)
-    if not isinstance(sqlstate, str):
-        return None
-    if sqlstate in SQLSTATE_STATUS:
-        return SQLSTATE_STATUS[sqlstate]
-    # Any other class (a syntax error, an unknown column, ...) is a bug in the service.
-    return SQLSTATE_CLASS_STATUS.get(sqlstate[:2], status.HTTP_500_INTERNAL_SERVER_ERROR)
-
-
 def error_code(exc: DBAPIError) -> str | None:
     """The SQLSTATE, e.g. "22003" for integer out of range."""
     sqlstate = getattr(exc.driver_exception, "sqlstate", None)
     return sqlstate if isinstance(sqlstate, str) else None
 
 
-def is_lost_connection(code: str) -> bool:
-    return code.startswith("08") or code in LOST_CONNECTION_CODES
-
-
-def is_timeout(code: str) -> bool:
-    return code in TIMEOUT_CODES
-
-
-def is_deadlock(code: str) -> bool:
-    return code in DEADLOCK_CODES
+def failure_for(code: str) -> Failure:
+    """What an SQLSTATE means; any class not listed (a syntax error, an unknown column, ...) is
+    a bug in the service."""
+    return SQLSTATE_FAILURE.get(code) or SQLSTATE_CLASS_FAILURE.get(code[:2], Failure.INTERNAL)

@@ -1,21 +1,33 @@
 """What is particular to SQLite: its settings, the few settings it needs before it behaves like
-a server database under concurrency, and what its errors mean for the client."""
+a server database under concurrency, and what its errors mean (a `Failure`)."""
 
 import fcntl
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import status
 from pydantic import Field
-from pydantic_settings import BaseSettings
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
-from .lifecycle import ServiceEngine
+from .engine import ServiceEngine
+from .failures import Failure
+from .settings import DatabaseSettings
+
+# The interface every dialect module has, and all that the rest of the service asks of one
+# (checked against the other databases' by the template's tests/test_dialect_interfaces.py).
+__all__ = [
+    "DialectSettings",
+    "check_connection_budget",
+    "configure_engine",
+    "engine_options",
+    "error_code",
+    "failure_for",
+    "migration_lock",
+    "read_only_execution_options",
+]
 
 # Execution option of read-only units of work (see session.begin_read_only).
 READ_ONLY_OPTION = "read_only"
@@ -26,20 +38,20 @@ READ_ONLY_EXECUTION_OPTIONS: dict[str, Any] = {READ_ONLY_OPTION: True}
 # Seconds between two tries for the migration lock file.
 MIGRATION_LOCK_POLL = 0.1
 
-ERROR_NAME_STATUS = {
-    "SQLITE_CONSTRAINT": status.HTTP_409_CONFLICT,  # unique, foreign key, check, not null
-    "SQLITE_TOOBIG": status.HTTP_422_UNPROCESSABLE_CONTENT,  # string or blob too big
-    "SQLITE_BUSY": status.HTTP_503_SERVICE_UNAVAILABLE,  # locked past the busy timeout: retry
-    "SQLITE_LOCKED": status.HTTP_503_SERVICE_UNAVAILABLE,
-    "SQLITE_CANTOPEN": status.HTTP_503_SERVICE_UNAVAILABLE,
-    "SQLITE_IOERR": status.HTTP_503_SERVICE_UNAVAILABLE,
-    "SQLITE_FULL": status.HTTP_503_SERVICE_UNAVAILABLE,
+# What a primary result code (the first two words of the extended one) means.
+PRIMARY_CODE_FAILURE = {
+    "SQLITE_CONSTRAINT": Failure.CONFLICT,  # unique, foreign key, check, not null
+    "SQLITE_TOOBIG": Failure.INVALID,  # string or blob too big
+    # Locked past the busy timeout: a timeout ended the unit of work. Retry.
+    "SQLITE_BUSY": Failure.TIMEOUT,
+    "SQLITE_LOCKED": Failure.TIMEOUT,
+    "SQLITE_CANTOPEN": Failure.UNAVAILABLE,
+    "SQLITE_IOERR": Failure.UNAVAILABLE,
+    "SQLITE_FULL": Failure.UNAVAILABLE,
 }
-# Primary result codes that mean a timeout ended the unit of work (the busy timeout).
-TIMEOUT_PRIMARY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 
 
-class DialectSettings(BaseSettings):
+class DialectSettings(DatabaseSettings):
     """The settings that have SQLite's own defaults."""
 
     # Seconds after which a connection is replaced; -1 keeps connections until they fail.
@@ -58,7 +70,9 @@ def read_only_execution_options(_settings: DialectSettings) -> dict[str, Any]:
     return READ_ONLY_EXECUTION_OPTIONS
 
 
-async def check_connection_budget(_engine: ServiceEngine, _settings: DialectSettings) -> None:
+async def check_connection_budget(
+    _engine: ServiceEngine, _settings: DialectSettings, *, workers: int
+) -> None:
     """SQLite has no server and so no connection limit to check."""
 
 
@@ -115,35 +129,17 @@ def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def status_for(exc: DBAPIError) -> int | None:
-    """The HTTP status for a database error, from its extended result code; None when the
-    error carries no result code."""
-    driver_exception = exc.driver_exception
-    if not isinstance(driver_exception, sqlite3.Error) or not driver_exception.sqlite_errorname:
-        return None
-    # e.g. SQLITE_CONSTRAINT_UNIQUE: the primary result code is the first two words.
-    primary = "_".join(driver_exception.sqlite_errorname.split("_")[:2])
-    # Any other code (SQLITE_ERROR: a syntax error, an unknown column, ...) is a bug in the service.
-    return ERROR_NAME_STATUS.get(primary, status.HTTP_500_INTERNAL_SERVER_ERROR)
-
-
 def error_code(exc: DBAPIError) -> str | None:
     """The extended result code's name, e.g. "SQLITE_CONSTRAINT_UNIQUE"."""
     name = getattr(exc.driver_exception, "sqlite_errorname", None)
-    return name if isinstance(name, str) else None
+    return name if isinstance(name, str) and name else None
 
 
-def is_lost_connection(_code: str) -> bool:
-    """SQLite has no connection to lose: its database is a file."""
-    return False
-
-
-def is_timeout(code: str) -> bool:
-    return "_".join(code.split("_")[:2]) in TIMEOUT_PRIMARY_CODES
-
-
-def is_deadlock(_code: str) -> bool:
-    """SQLite has no deadlocks: every transaction that may write takes the one write lock at
-    BEGIN IMMEDIATE, so no writer holds a lock while it waits for another; one that waits too
-    long gets SQLITE_BUSY, a timeout."""
-    return False
+def failure_for(code: str) -> Failure:
+    """What a result code means; any other (SQLITE_ERROR: a syntax error, an unknown column,
+    ...) is a bug in the service. SQLite has no connection to lose (its database is a file) and
+    no deadlocks: every transaction that may write takes the one write lock at BEGIN IMMEDIATE,
+    so no writer holds a lock while it waits for another; one that waits too long gets
+    SQLITE_BUSY, a timeout."""
+    primary = "_".join(code.split("_")[:2])
+    return PRIMARY_CODE_FAILURE.get(primary, Failure.INTERNAL)

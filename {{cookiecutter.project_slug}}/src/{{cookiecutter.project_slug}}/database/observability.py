@@ -8,8 +8,9 @@ Counting rules (exact, and tested):
 - a rollback is a request that an exception ended after its transaction had really begun: the
   Session's `after_rollback` event fired (a DBAPI rollback happened: `get_session`'s, or
   SQLAlchemy's own after a failed COMMIT). A request refused before its first statement (422,
-  capacity 503) rolls nothing back and counts nothing. The cause comes from the exception
-  (errors.rollback_cause).
+  capacity 503) rolls nothing back and counts nothing. The cause comes from the exception: its
+  database failure (errors.failure_of), or "client_error" for the refusals the app names
+  (`session_info`'s client_errors: HTTP exceptions, validation and domain errors).
 """
 
 import logging
@@ -20,14 +21,28 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from .. import metrics
-from ..errors import database_error_code, error_type, rollback_cause
+from .errors import failure_of
+from .failures import Failure
 
 logger = logging.getLogger(__name__)
 
 # Session.info keys: the session comes from the app's factory, and the app's metrics are on;
-# a real rollback happened in the session (reset when it is reported).
+# the exception classes that are the client's refusals, not failures; a real rollback happened
+# in the session (reset when it is reported).
 COUNTED = "observability.counted"
+CLIENT_ERRORS = "observability.client_errors"
 ROLLED_BACK = "observability.rolled_back"
+# The rollback metric's cause (metrics.ROLLBACK_CAUSES) of each database failure.
+ROLLBACK_CAUSE = {
+    Failure.CONFLICT: "integrity",
+    Failure.INVALID: "data_error",
+    Failure.TIMEOUT: "timeout",
+    Failure.POOL_EXHAUSTED: "timeout",
+    Failure.DEADLOCK: "deadlock",
+    Failure.LOST_CONNECTION: "lost_connection",
+    Failure.UNAVAILABLE: "other",
+    Failure.INTERNAL: "other",
+}
 # ConnectionPoolEntry.record_info key: the entry has held a connection before.
 CONNECTED_BEFORE = "observability.connected_before"
 
@@ -45,9 +60,15 @@ def _note_rollback(session: Session) -> None:
     session.info[ROLLED_BACK] = True
 
 
-def session_info(*, metrics_enabled: bool) -> dict[str, Any]:
+def session_info(
+    *, metrics_enabled: bool, client_errors: tuple[type[BaseException], ...]
+) -> dict[str, Any]:
     """`info` of the app's session factory (each session gets its own copy)."""
-    return {COUNTED: metrics_enabled}
+    return {COUNTED: metrics_enabled, CLIENT_ERRORS: client_errors}
+
+
+def error_type(error: BaseException) -> str:
+    return f"{type(error).__module__}.{type(error).__qualname__}"
 
 
 def report_rollback(info: dict[Any, Any], error: Exception) -> None:
@@ -57,7 +78,13 @@ def report_rollback(info: dict[Any, Any], error: Exception) -> None:
     drivers quote the statement's values in it."""
     if not info.pop(ROLLED_BACK, False):
         return
-    cause = rollback_cause(error)
+    failure = failure_of(error)
+    if failure is not None:
+        cause = ROLLBACK_CAUSE[failure.kind]
+    elif isinstance(error, info[CLIENT_ERRORS]):
+        cause = "client_error"
+    else:
+        cause = "other"
     if info.get(COUNTED):
         metrics.DB_ROLLBACKS.labels(cause).inc()
     logger.info(
@@ -67,7 +94,7 @@ def report_rollback(info: dict[Any, Any], error: Exception) -> None:
             "event.name": "db.rollback",
             "db.rollback.cause": cause,
             "error.type": error_type(error),
-            "db.response.status_code": database_error_code(error),
+            "db.response.status_code": failure.code if failure is not None else None,
         },
     )
 

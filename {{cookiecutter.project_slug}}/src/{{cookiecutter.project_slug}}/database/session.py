@@ -24,16 +24,24 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from ..settings import Settings
 from .capacity import database_slot
-from .dialect import configure_engine, engine_options, read_only_execution_options
+from .dialect import (
+    DialectSettings,
+    configure_engine,
+    engine_options,
+    read_only_execution_options,
+)
 from .observability import observe_pool, report_rollback, session_info
 
 # Key of the session factory's info: the execution options of read-only units of work.
 READ_ONLY_OPTIONS = "read_only_execution_options"
 
 
-def create_engine_from_settings(settings: Settings) -> AsyncEngine:
+def create_engine_from_settings(
+    settings: DialectSettings,
+    *,
+    metrics_enabled: bool,
+) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
         pool_size=settings.pool_size,
@@ -46,13 +54,13 @@ def create_engine_from_settings(settings: Settings) -> AsyncEngine:
         **engine_options(settings),
     )
     configure_engine(engine.sync_engine, settings)
-    if settings.metrics_enabled:
+    if metrics_enabled:
         # After the dialect's pool listeners, as observe_pool requires.
         observe_pool(engine.sync_engine, capacity=settings.pool_capacity)
     return engine
 
 
-def create_probe_engine(settings: Settings) -> AsyncEngine:
+def create_probe_engine(settings: DialectSettings) -> AsyncEngine:
     """The readiness probe's own engine, apart from the pool that serves requests: a busy pool
     never makes a healthy instance look unready, and the probe never takes a connection from
     real traffic. Without a pool (NullPool): each probe opens a connection and closes it, so
@@ -67,12 +75,18 @@ def create_probe_engine(settings: Settings) -> AsyncEngine:
 
 def create_session_factory(
     engine: AsyncEngine,
-    settings: Settings,
+    settings: DialectSettings,
+    *,
+    metrics_enabled: bool,
+    client_errors: tuple[type[BaseException], ...],
 ) -> async_sessionmaker[AsyncSession]:
+    """`client_errors`: the exceptions that are the client's refusals (HTTP errors, validation
+    and domain errors): a rollback they cause is counted as "client_error", not as a failure."""
     # The unit of work commits before the response is built; expire_on_commit=False lets the
     # response read the committed objects without another round trip to the database.
     read_only: dict[str, Any] = read_only_execution_options(settings)
-    info = {READ_ONLY_OPTIONS: read_only, **session_info(metrics_enabled=settings.metrics_enabled)}
+    observed = session_info(metrics_enabled=metrics_enabled, client_errors=client_errors)
+    info = {READ_ONLY_OPTIONS: read_only, **observed}
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 

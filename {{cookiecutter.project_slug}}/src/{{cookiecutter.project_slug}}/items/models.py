@@ -6,8 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..database.base import Base
 
 NAME_MAX_LENGTH = 100
-# Largest value of a 32-bit INTEGER column.
-INTEGER_MAX = 2**31 - 1
 
 
 class Item(Base):

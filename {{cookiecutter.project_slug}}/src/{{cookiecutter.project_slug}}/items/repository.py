@@ -26,12 +26,21 @@ async def insert_items(session: AsyncSession, rows: Sequence[ItemCreate]) -> lis
     return list(created)
 
 
-async def lock_items(session: AsyncSession, item_ids: Sequence[int]) -> None:
-    """Lock the rows in id order: transactions that touch the same rows then queue one behind
-    the other instead of deadlocking."""
-    await session.execute(
-        select(Item.id).where(Item.id.in_(item_ids)).order_by(Item.id).with_for_update(),
+async def lock_items(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, Item]:
+    """The items that exist among `item_ids`, locked until the transaction ends (SELECT ... FOR
+    UPDATE), in id order: transactions that touch the same rows then queue one behind the other
+    instead of deadlocking. A database without row locks renders no FOR UPDATE; the dialect
+    module serialises its writers instead (a BEGIN IMMEDIATE for every writing transaction)."""
+    items = await session.scalars(
+        select(Item)
+        .where(Item.id.in_(item_ids))
+        .order_by(Item.id)
+        .with_for_update()
+        # The locking read returns the latest committed stock: it must replace whatever an
+        # earlier statement of this session may have loaded.
+        .execution_options(populate_existing=True),
     )
+    return {item.id: item for item in items}
 
 
 async def get_item(session: AsyncSession, item_id: int) -> Item | None:
@@ -54,11 +63,19 @@ async def update_item(session: AsyncSession, item: Item, changes: ItemUpdate) ->
     return item
 
 
-async def add_to_quantity(session: AsyncSession, item: Item, delta: int) -> None:
-    """Add `delta` in the database itself, so concurrent changes are not lost."""
+async def add_to_quantity(session: AsyncSession, item_id: int, delta: int) -> None:
+    """Add `delta` in the database itself, so concurrent changes are not lost (lock the row
+    first when the new quantity is checked or returned). A loaded Item is not updated: call
+    `reload_quantity` for the stored value."""
     await session.execute(
-        update(Item).where(Item.id == item.id).values(quantity=Item.quantity + delta),
+        update(Item)
+        .where(Item.id == item_id)
+        .values(quantity=Item.quantity + delta)
+        .execution_options(synchronize_session=False),
     )
+
+
+async def reload_quantity(session: AsyncSession, item: Item) -> None:
     await session.refresh(item, ["quantity"])
 
 

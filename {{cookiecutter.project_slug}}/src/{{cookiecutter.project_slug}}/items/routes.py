@@ -1,13 +1,12 @@
 """HTTP endpoints for items. Each one calls one unit of work in `services.py`."""
 
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Path, Query, status
-
-from .. import links
 from ..database.session import SessionDep
-from . import services
-from .models import INTEGER_MAX, Item
+from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
+from ..kit.types import PathId
+from . import links, services
+from .models import Item
 from .schemas import (
     AdjustmentResult,
     ItemCreate,
@@ -20,8 +19,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/items", tags=["items"])
-
-ItemId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
 
 
 @router.post(
@@ -47,19 +44,19 @@ async def create_items(rows: ItemCreateBatch, session: SessionDep) -> list[Item]
 @router.get("", response_model=ItemPage)
 async def list_items(
     session: SessionDep,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    page_size: PageSize = DEFAULT_PAGE_SIZE,
 ) -> ItemPage:
     return await services.list_items(session, page=page, page_size=page_size)
 
 
 @router.get("/{item_id}", response_model=ItemRead)
-async def get_item(item_id: ItemId, session: SessionDep) -> Item:
+async def get_item(item_id: PathId, session: SessionDep) -> Item:
     return await services.get_item(session, item_id)
 
 
 @router.patch("/{item_id}", response_model=ItemRead)
-async def update_item(item_id: ItemId, changes: ItemUpdate, session: SessionDep) -> Item:
+async def update_item(item_id: PathId, changes: ItemUpdate, session: SessionDep) -> Item:
     return await services.update_item(session, item_id, changes)
 
 
@@ -75,10 +72,10 @@ async def adjust_quantities(
 
 
 @router.post("/{item_id}/transfer", response_model=ItemRead)
-async def transfer_quantity(item_id: ItemId, transfer: Transfer, session: SessionDep) -> Item:
+async def transfer_quantity(item_id: PathId, transfer: Transfer, session: SessionDep) -> Item:
     return await services.transfer_quantity(session, item_id, transfer)
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_item(item_id: ItemId, session: SessionDep) -> None:
+async def delete_item(item_id: PathId, session: SessionDep) -> None:
     await services.delete_item(session, item_id)

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from .models import INTEGER_MAX, NAME_MAX_LENGTH
+from ..kit.types import INTEGER_MAX, RowId
+from .models import NAME_MAX_LENGTH
 
 MAX_BULK_ITEMS = 1000
 
@@ -75,5 +76,5 @@ class AdjustmentResult(BaseModel):
 
 
 class Transfer(BaseModel):
-    to_item_id: Annotated[int, Field(ge=1, le=INTEGER_MAX)]
+    to_item_id: RowId
     quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX)]

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..database.session import begin_read_only
-from ..domain_errors import ItemNotFoundError
+from ..kit.pagination import offset_of
 from . import repository
+from .errors import ItemNotFoundError
 from .models import Item
 from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate, Transfer
 
@@ -38,7 +39,7 @@ async def get_item(session: AsyncSession, item_id: int) -> Item:
 
 
 async def list_items(session: AsyncSession, *, page: int, page_size: int) -> ItemPage:
-    offset = (page - 1) * page_size
+    offset = offset_of(page, page_size)
     await begin_read_only(session)
     items = await repository.list_items(session, offset=offset, limit=page_size)
     total = await repository.count_items(session)
@@ -66,12 +67,13 @@ async def adjust_quantities(session: AsyncSession, *, name_prefix: str, delta: i
 
 async def transfer_quantity(session: AsyncSession, source_id: int, transfer: Transfer) -> Item:
     """Move stock between two items: both changes are stored, or neither."""
-    await repository.lock_items(session, [source_id, transfer.to_item_id])
-    source = await _existing_item(session, source_id)
-    await repository.add_to_quantity(session, source, -transfer.quantity)
+    items = await repository.lock_items(session, [source_id, transfer.to_item_id])
+    source = _found(items, source_id)
+    await repository.add_to_quantity(session, source.id, -transfer.quantity)
     # The decrement is already sent to the database; a missing target rolls it back.
-    target = await _existing_item(session, transfer.to_item_id)
-    await repository.add_to_quantity(session, target, transfer.quantity)
+    target = _found(items, transfer.to_item_id)
+    await repository.add_to_quantity(session, target.id, transfer.quantity)
+    await repository.reload_quantity(session, source)
     await session.commit()
     return source
 
@@ -84,6 +86,13 @@ async def delete_item(session: AsyncSession, item_id: int) -> None:
 
 async def _existing_item(session: AsyncSession, item_id: int) -> Item:
     item = await repository.get_item(session, item_id)
+    if item is None:
+        raise ItemNotFoundError(item_id)
+    return item
+
+
+def _found(items: dict[int, Item], item_id: int) -> Item:
+    item = items.get(item_id)
     if item is None:
         raise ItemNotFoundError(item_id)
     return item

@@ -1,19 +1,15 @@
 """HTTP endpoints for orders. Each one calls one unit of work in `services.py`."""
 
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Path, Query, status
-
-from .. import links
 from ..database.session import SessionDep
-from ..items.models import INTEGER_MAX
-from . import services
+from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
+from ..kit.types import PathId
+from . import links, services
 from .models import Order
 from .schemas import OrderCreate, OrderPage, OrderRead
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-
-OrderId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
 
 
 @router.post(
@@ -29,17 +25,17 @@ async def place_order(data: OrderCreate, session: SessionDep) -> Order:
 @router.get("", response_model=OrderPage)
 async def list_orders(
     session: SessionDep,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    page_size: PageSize = DEFAULT_PAGE_SIZE,
 ) -> OrderPage:
     return await services.list_orders(session, page=page, page_size=page_size)
 
 
 @router.get("/{order_id}", response_model=OrderRead)
-async def get_order(order_id: OrderId, session: SessionDep) -> Order:
+async def get_order(order_id: PathId, session: SessionDep) -> Order:
     return await services.get_order(session, order_id)
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead)
-async def cancel_order(order_id: OrderId, session: SessionDep) -> Order:
+async def cancel_order(order_id: PathId, session: SessionDep) -> Order:
     return await services.cancel_order(session, order_id)

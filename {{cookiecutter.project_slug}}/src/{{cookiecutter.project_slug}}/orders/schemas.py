@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..items.models import INTEGER_MAX
+from ..kit.types import INTEGER_MAX, RowId
 from .models import OrderStatus
 
 # Lines per order: one statement locks them all, so the bound keeps that statement small.
@@ -12,7 +12,7 @@ MAX_ORDER_LINES = 100
 
 
 class OrderLineCreate(BaseModel):
-    item_id: Annotated[int, Field(ge=1, le=INTEGER_MAX)]
+    item_id: RowId
     quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX)]
 
 

@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..database.session import begin_read_only
-from ..domain_errors import ConflictError, InsufficientStockError, ItemNotFoundError, NotFoundError
+from ..items import repository as items_repository
+from ..items.errors import ItemNotFoundError
+from ..kit.pagination import offset_of
 from . import repository
+from .errors import InsufficientStockError, OrderAlreadyCancelledError, OrderNotFoundError
 from .models import Order, OrderStatus
 from .schemas import OrderCreate, OrderLineCreate, OrderPage, OrderRead
 
@@ -35,7 +38,7 @@ async def get_order(session: AsyncSession, order_id: int) -> Order:
 
 
 async def list_orders(session: AsyncSession, *, page: int, page_size: int) -> OrderPage:
-    offset = (page - 1) * page_size
+    offset = offset_of(page, page_size)
     await begin_read_only(session)
     orders = await repository.list_orders(session, offset=offset, limit=page_size)
     total = await repository.count_orders(session)
@@ -53,10 +56,10 @@ async def cancel_order(session: AsyncSession, order_id: int) -> Order:
     the first, then see it."""
     order = await _existing_order(session, order_id, for_update=True)
     if order.status == OrderStatus.CANCELLED:
-        raise ConflictError(f"Order {order_id} is already cancelled.")
-    await repository.lock_items(session, sorted(line.item_id for line in order.lines))
+        raise OrderAlreadyCancelledError(order_id)
+    await items_repository.lock_items(session, sorted(line.item_id for line in order.lines))
     for line in order.lines:
-        await repository.add_to_stock(session, line.item_id, line.quantity)
+        await items_repository.add_to_quantity(session, line.item_id, line.quantity)
     await repository.mark_cancelled(session, order)
     await session.commit()
     return order
@@ -64,7 +67,7 @@ async def cancel_order(session: AsyncSession, order_id: int) -> Order:
 
 async def _take_stock(session: AsyncSession, lines: Sequence[OrderLineCreate]) -> None:
     # Every check before any write: a refused order has changed nothing even before rollback.
-    items = await repository.lock_items(session, sorted(line.item_id for line in lines))
+    items = await items_repository.lock_items(session, sorted(line.item_id for line in lines))
     for line in lines:
         item = items.get(line.item_id)
         if item is None:
@@ -72,7 +75,7 @@ async def _take_stock(session: AsyncSession, lines: Sequence[OrderLineCreate]) -
         if item.quantity < line.quantity:
             raise InsufficientStockError(item.id, item.name, line.quantity, item.quantity)
     for line in lines:
-        await repository.add_to_stock(session, line.item_id, -line.quantity)
+        await items_repository.add_to_quantity(session, line.item_id, -line.quantity)
 
 
 async def _existing_order(
@@ -83,5 +86,5 @@ async def _existing_order(
 ) -> Order:
     order = await repository.get_order(session, order_id, for_update=for_update)
     if order is None:
-        raise NotFoundError("Order", order_id)
+        raise OrderNotFoundError(order_id)
     return order

@@ -1,5 +1,5 @@
-"""Alembic environment: migrations run through the service's own async engine settings, one
-at a time however many replicas start at once (see do_run_migrations)."""
+"""Alembic environment: migrations run through the service's own database settings, one at a
+time however many replicas start at once (see do_run_migrations)."""
 
 import asyncio
 import contextlib
