@@ -3,23 +3,13 @@ every mutation that applies to it, and print the table of mutation x variant -> 
 caught it (markdown; MUTATIONS.md keeps the last one). Progress goes to stderr."""
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from ..variants import TEMPLATE, VARIANTS, Variant, clean_environment, uv
+from ..variants import VARIANTS, bake
 from .catalogue import COVERING_SET, MUTATIONS
 from .harness import cell, first_failure, mutated_copy, table
-
-
-def bake_and_install(variant: Variant, directory: Path) -> Path:
-    command = ["cookiecutter", str(TEMPLATE), "--no-input", "-o", str(directory)]
-    command += [f"{key}={value}" for key, value in variant.context.items()]
-    subprocess.run([sys.executable, "-m", *command], check=True, capture_output=True)
-    project = directory / variant.slug
-    subprocess.run([uv(), "sync", "--quiet"], cwd=project, env=clean_environment(), check=True)
-    return project
 
 
 def main() -> int:
@@ -32,7 +22,7 @@ def main() -> int:
     caught: dict[tuple[str, str], str] = {}
     with tempfile.TemporaryDirectory() as work:
         for variant in chosen:
-            installed = bake_and_install(variant, Path(work) / "baked" / variant.id)
+            installed = bake(variant, Path(work) / "baked" / variant.id)
             for mutation in MUTATIONS:
                 if not mutation.applies(variant):
                     caught[mutation.name, variant.id] = "n/a"
