@@ -85,7 +85,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if CAUGHT:
-        from .mutations import table
+        from .mutations.harness import table
 
         terminalreporter.write_sep("=", "mutation matrix: the test that caught each mutation")
         terminalreporter.write_line(table(CAUGHT))

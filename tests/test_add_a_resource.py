@@ -10,8 +10,9 @@ must pass with it.
 The widgets are small but real: each is made from an item (a foreign key, and a relationship
 declared lazy="raise" that every query loads with selectinload), created and read through a
 router; a unit of work in the variant's transaction style raises domain errors. The sources
-are written once, in async form; for a sync service the template's own async->sync rewrite
-(hooks/post_gen_project.py) makes them sync, as it does the service's own modules.
+are written once, in async form, as files under tests/recipe/ (SOURCES below); for a sync
+service the template's own async->sync rewrite (hooks/post_gen_project.py) makes them sync, as
+it does the service's own modules.
 """
 
 import re
@@ -58,240 +59,25 @@ RECIPE: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
 
 # --- The files the recipe writes, in async form --------------------------------------------
 
-INIT = '''\
-"""Widgets: named things, each made from one item."""
-'''
+# Real files, copied as they are (no placeholders). tests/recipe/widgets/ is the package's
+# widgets/, except that its services.py is there once per transaction style, as
+# services_<style>.py (not services.<style>.py: tests/test_adding_a_choice.py counts files named
+# like that as ones a new choice must add); tests/recipe/widgets_tests.py is the project's
+# tests/test_widgets.py (a name this suite does not collect). The service's tests are async in
+# every mode.
+SOURCES = Path(__file__).resolve().parent / "recipe"
+TESTS = SOURCES / "widgets_tests.py"
+
+
+def package_sources(variant: Variant) -> dict[str, Path]:
+    """The package's files the recipe writes, by their path in the package: their source."""
+    services = "services_" + variant.transaction_style.replace("-", "_") + ".py"
+    names = ["__init__.py", "models.py", "schemas.py", "repository.py", "services.py", "routes.py"]
+    return {
+        f"widgets/{name}": SOURCES / "widgets" / (services if name == "services.py" else name)
+        for name in names
+    }
 
-MODELS = '''\
-"""The widgets table. Its relationship is lazy="raise": each query in `repository.py` says
-what it loads."""
-
-from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from ..database.base import Base
-from ..items.models import NAME_MAX_LENGTH, Item
-
-
-class Widget(Base):
-    __tablename__ = "widgets"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
-    # No cascade: an item that widgets are made from cannot be deleted (409).
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    item: Mapped[Item] = relationship(lazy="raise")
-'''
-
-SCHEMAS = '''\
-"""Request and response bodies."""
-
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from ..items.models import INTEGER_MAX
-from ..items.schemas import ItemName, ItemRead
-
-
-class WidgetCreate(BaseModel):
-    name: ItemName
-    item_id: Annotated[int, Field(ge=1, le=INTEGER_MAX)]
-
-
-class WidgetRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    item: ItemRead
-'''
-
-REPOSITORY = '''\
-"""Data access for widgets: statements only. These functions add and flush, and never commit.
-A query that returns widgets loads their item with `selectinload`."""
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
-
-from ..items.models import Item
-from .models import Widget
-
-
-async def get_item(session: AsyncSession, item_id: int) -> Item | None:
-    return await session.get(Item, item_id)
-
-
-async def add_widget(session: AsyncSession, name: str, item: Item) -> Widget:
-    widget = Widget(name=name, item=item)
-    session.add(widget)
-    await session.flush()
-    return widget
-
-
-async def get_widget(session: AsyncSession, widget_id: int) -> Widget | None:
-    return await session.scalar(
-        select(Widget).where(Widget.id == widget_id).options(selectinload(Widget.item)),
-    )
-'''
-
-SERVICES = {
-    "flush-commit": '''\
-"""The unit-of-work layer for widgets (flush-commit): each function commits once, at its end,
-before the response is built."""
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ..database.session import begin_read_only
-from ..domain_errors import ItemNotFoundError, NotFoundError
-from . import repository
-from .models import Widget
-from .schemas import WidgetCreate
-
-
-async def create_widget(session: AsyncSession, data: WidgetCreate) -> Widget:
-    item = await repository.get_item(session, data.item_id)
-    if item is None:
-        raise ItemNotFoundError(data.item_id)
-    widget = await repository.add_widget(session, data.name, item)
-    await session.commit()
-    return widget
-
-
-async def get_widget(session: AsyncSession, widget_id: int) -> Widget:
-    await begin_read_only(session)
-    widget = await repository.get_widget(session, widget_id)
-    if widget is None:
-        raise NotFoundError("Widget", widget_id)
-    await session.commit()
-    return widget
-''',
-    "begin-context": '''\
-"""The unit-of-work layer for widgets (begin-context): each function is one `begin()` block,
-which commits when it ends, before the response is built."""
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ..database.session import begin_read_only
-from ..domain_errors import ItemNotFoundError, NotFoundError
-from . import repository
-from .models import Widget
-from .schemas import WidgetCreate
-
-
-async def create_widget(session: AsyncSession, data: WidgetCreate) -> Widget:
-    async with session.begin():
-        item = await repository.get_item(session, data.item_id)
-        if item is None:
-            raise ItemNotFoundError(data.item_id)
-        return await repository.add_widget(session, data.name, item)
-
-
-async def get_widget(session: AsyncSession, widget_id: int) -> Widget:
-    async with session.begin():
-        await begin_read_only(session)
-        widget = await repository.get_widget(session, widget_id)
-        if widget is None:
-            raise NotFoundError("Widget", widget_id)
-        return widget
-''',
-}
-
-ROUTES = '''\
-"""HTTP endpoints for widgets. Each one calls one unit of work in `services.py`."""
-
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
-
-from ..database.session import SessionDep
-from ..items.models import INTEGER_MAX
-from . import services
-from .models import Widget
-from .schemas import WidgetCreate, WidgetRead
-
-router = APIRouter(prefix="/widgets", tags=["widgets"])
-
-WidgetId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
-
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WidgetRead)
-async def create_widget(data: WidgetCreate, session: SessionDep) -> Widget:
-    return await services.create_widget(session, data)
-
-
-@router.get("/{widget_id}", response_model=WidgetRead)
-async def get_widget(widget_id: WidgetId, session: SessionDep) -> Widget:
-    return await services.get_widget(session, widget_id)
-'''
-
-# The service's tests are async in every mode.
-TESTS = '''\
-"""The widgets API: create and get, with the item each widget is made from."""
-
-from collections.abc import AsyncIterator
-
-import httpx
-import pytest
-from fastapi import FastAPI
-
-from .database import execute
-from .helpers import create
-
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-async def no_widgets_left(app: FastAPI) -> AsyncIterator[None]:
-    """Widgets refer to items: later tests empty the items table, so none may remain."""
-    yield
-    await execute(app.state.engine, "DELETE FROM widgets")
-
-
-async def test_a_created_widget_is_stored_with_its_item(client: httpx.AsyncClient) -> None:
-    bolt = await create(client, "bolt", 3)
-
-    created = await client.post("/widgets", json={"name": "gadget", "item_id": bolt["id"]})
-
-    assert created.status_code == 201, created.text
-    body = created.json()
-    assert body == {"id": body["id"], "name": "gadget", "item": bolt}
-    fetched = await client.get(f"/widgets/{body['id']}")
-    assert fetched.status_code == 200, fetched.text
-    assert fetched.json() == body
-
-
-async def test_an_unknown_widget_is_404(client: httpx.AsyncClient) -> None:
-    response = await client.get("/widgets/12345")
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Widget 12345 not found."}
-
-
-async def test_a_widget_of_an_unknown_item_is_404_and_not_stored(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
-    response = await client.post("/widgets", json={"name": "orphan", "item_id": 12345})
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Item 12345 not found."}
-    rows = await execute(app.state.engine, "SELECT COUNT(*) AS n FROM widgets")
-    assert rows[0].n == 0
-
-
-async def test_an_item_that_widgets_are_made_from_cannot_be_deleted(
-    client: httpx.AsyncClient,
-) -> None:
-    nut = await create(client, "nut")
-    made = await client.post("/widgets", json={"name": "gizmo", "item_id": nut["id"]})
-    assert made.status_code == 201, made.text
-
-    response = await client.delete(f"/items/{nut['id']}")
-
-    assert response.status_code == 409
-    assert (await client.get(f"/widgets/{made.json()['id']}")).json()["item"] == nut
-'''
 
 # Edits of the service's own files: (text, replacement), each text found exactly once.
 MAIN_EDITS = [
@@ -363,12 +149,7 @@ def writers(variant: Variant, project: Path) -> dict[str, Callable[[], None]]:
     """How this test writes each file the recipe names; sync services get the sync form."""
     package = project / "src" / variant.slug
     sources = {
-        "widgets/__init__.py": INIT,
-        "widgets/models.py": MODELS,
-        "widgets/schemas.py": SCHEMAS,
-        "widgets/repository.py": REPOSITORY,
-        "widgets/services.py": SERVICES[variant.transaction_style],
-        "widgets/routes.py": ROUTES,
+        name: path.read_text(encoding="utf-8") for name, path in package_sources(variant).items()
     }
 
     def create(name: str) -> Callable[[], None]:
@@ -383,7 +164,8 @@ def writers(variant: Variant, project: Path) -> dict[str, Callable[[], None]]:
         return write
 
     def write_tests() -> None:
-        (project / "tests" / "test_widgets.py").write_text(TESTS, encoding="utf-8")
+        tests = TESTS.read_text(encoding="utf-8")
+        (project / "tests" / "test_widgets.py").write_text(tests, encoding="utf-8")
 
     return {
         **{name: create(name) for name in sources},
@@ -458,5 +240,6 @@ def test_following_the_recipe_adds_a_resource_that_passes_every_check(
     run(variant, project, ".venv/bin/mypy", env=clean_environment(MYPY_CACHE_DIR=str(mypy_cache)))
     # -rA: the summary names every test that passed, so the widgets' own tests can be seen.
     completed = run_baked_suite(variant, project, "-rA")
-    for test in re.findall(r"^async def (test_\w+)", TESTS, flags=re.MULTILINE):
+    tests = TESTS.read_text(encoding="utf-8")
+    for test in re.findall(r"^async def (test_\w+)", tests, flags=re.MULTILINE):
         assert f"PASSED tests/test_widgets.py::{test}" in completed.stdout, f"[{variant.id}] {test}"

@@ -1,7 +1,6 @@
 """Each baked service's own convention guard (tests/test_convention.py) catches a breach of the
 session convention and names the file and line of it."""
 
-import importlib.util
 import re
 import shutil
 from collections.abc import Callable
@@ -9,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .mutations import MUTATIONS, mutate
+from .mutations.catalogue import MUTATIONS
+from .mutations.harness import mutate, run_guard
 from .variants import Variant
-
-GUARD = "tests/test_convention.py"
 
 
 def insert_after(path: Path, anchor: str, new_line: str) -> int:
@@ -111,26 +109,6 @@ BREACHES: dict[str, Callable[[Variant, Path], tuple[str, int]]] = {
     "engine-in-routes": engine_in_routes,
     "other-style-in-services": other_style_in_services,
 }
-
-
-def run_guard(project: Path) -> list[str]:
-    """Run the project's guard tests in this process; the failure messages, if any.
-
-    The guard needs only the standard library and reads the source next to it, so loading it
-    from the copy checks the copy; this avoids a pytest start-up per breach.
-    """
-    spec = importlib.util.spec_from_file_location("convention_guard", project / GUARD)
-    assert spec is not None and spec.loader is not None
-    guard = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(guard)
-    failures = []
-    for name in dir(guard):
-        if name.startswith("test_"):
-            try:
-                getattr(guard, name)()
-            except AssertionError as failure:
-                failures.append(f"{name}: {failure}")
-    return failures
 
 
 def copy_project(baked: Path, destination: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The generated suites bite: every mutation of the convention (tests/mutations.py) makes the
+"""The generated suites bite: every mutation of the convention (tests/mutations/) makes the
 baked service's behavioural suite fail, in a covering set of variants (every database, mode and
 transaction style at least once), or in all 12 with MUTATION_VARIANTS=all."""
 
@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .mutations import GUARD, MUTATIONS, Mutation, cell, first_failure, mutated_copy
-from .test_convention_guard import run_guard
+from .mutations.catalogue import COVERING_SET, GUARD, MUTATIONS, Mutation
+from .mutations.harness import cell, first_failure, mutated_copy, run_guard
 from .variants import VARIANTS, Variant
 
-COVERING_SET = {
-    "postgres-async-flush-commit",
-    "mysql-sync-begin-context",
-    "sqlite-async-begin-context",
-}
 ALL_VARIANTS = os.environ.get("MUTATION_VARIANTS") == "all"
 
 

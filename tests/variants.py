@@ -215,17 +215,31 @@ def bake(
     *,
     template: Path = TEMPLATE,
     compile_bytecode: bool = False,
+    install: bool = True,
 ) -> Path:
     """Bake `variant` from `template` into `out` and install it from its own pyproject.toml into
     its own `.venv`; the project's directory. The one bake routine of the suite's helpers, the
     mutation matrix and the bench (the suite's per-variant fixtures bake through pytest-cookies).
     `compile_bytecode`: as the generated Dockerfile installs (UV_COMPILE_BYTECODE=1), so that
-    every start of a measured server does not compile every module again."""
+    every start of a measured server does not compile every module again. `install=False`: bake
+    only (a template whose variant cannot be installed, e.g. a test's fake database)."""
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "-o", str(out)]
-    command += [f"{key}={value}" for key, value in variant.context.items()]
-    subprocess.run(command, env=clean_environment(), check=True, capture_output=True)
+    command = [sys.executable, "-m", "cookiecutter", str(template.resolve()), "--no-input"]
+    command += ["-o", str(out), *(f"{key}={value}" for key, value in variant.context.items())]
+    # In a process of its own, run from `out`: `python -m` puts its working directory first on
+    # the path, and cookiecutter appends the template's, so run from this repository the real
+    # template's local_extensions (its choices) would win over another template's.
+    try:
+        subprocess.run(
+            command, cwd=out, env=clean_environment(), check=True, capture_output=True, text=True
+        )
+    except subprocess.CalledProcessError as error:
+        error.add_note(f"[{variant.id}] cookiecutter's output:\n{error.stdout}{error.stderr}")
+        raise
     project = out / variant.slug
+    if not install:
+        return project
     sync = [uv(), "sync", "--quiet", "--no-progress"]
     if compile_bytecode:
         sync.append("--compile-bytecode")

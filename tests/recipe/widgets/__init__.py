@@ -1,0 +1,1 @@
+"""Widgets: named things, each made from one item."""
