@@ -143,11 +143,13 @@ MUTATIONS = [
         "commit-in-repository",
         "the data-access layer commits: a unit of work of several steps is no longer atomic",
         "*/repository.py",
-        # In the first step of a transfer: its second step may still fail.
+        # After each change of an item's quantity: the first step of a transfer (or an
+        # order's first line) is kept even when the next step fails.
         (
             (
-                rf"( +)({AWAIT})session\.refresh\(item, \[.quantity.\]\)\n",
-                r"\1\2session.commit()\n\g<0>",
+                rf"(?P<call>( +)({AWAIT})session\.execute\(\n +update\(Item\)\n"
+                r" +\.where\(Item\.id == item_id\)\n(?: +.*\n)*? +\)\n)",
+                r"\g<call>\2\3session.commit()\n",
             ),
         ),
     ),
@@ -178,7 +180,12 @@ MUTATIONS = [
         "database-error-500",
         "every database error is answered 500",
         "errors.py",
-        ((r"( +)status_code = status_of\(exc\)\n", r"\1status_code = 500\n"),),
+        (
+            (
+                r"error_response\(\*FAILURE_ANSWERS\[failure\.kind\]\)",
+                "error_response(500, INTERNAL_DETAIL)",
+            ),
+        ),
     ),
     Mutation(
         "exception-swallowed",
@@ -235,9 +242,8 @@ MUTATIONS = [
         "errors.py",
         (
             (
-                r'( +)if cause == "deadlock":\n.*\n +return error_response\(status_code, '
-                r"DEADLOCK_DETAIL\)\n",
-                "",
+                r"(Failure\.DEADLOCK: \(status\.HTTP_503_SERVICE_UNAVAILABLE, )DEADLOCK_DETAIL\)",
+                r"\1UNAVAILABLE_DETAIL)",
             ),
         ),
         applies=has_server,
