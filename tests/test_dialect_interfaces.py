@@ -58,7 +58,9 @@ def declared_interface(path: Path) -> list[str]:
         if (
             isinstance(node, ast.Assign)
             and isinstance(node.value, ast.List)
-            and any(isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets)
+            and any(
+                isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+            )
         ):
             return [ast.literal_eval(element) for element in node.value.elts]
     return []

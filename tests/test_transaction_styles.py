@@ -79,8 +79,8 @@ def test_both_styles_do_the_same_work(resource: Path) -> None:
     [
         pytest.param("await repository.delete_item(session, item)\n", "\n", id="call-forgotten"),
         pytest.param(
-            "offset = (page - 1) * page_size",
-            "offset = page * page_size\n    len([])",
+            "offset = offset_of(page, page_size)",
+            "offset = offset_of(page, page_size)\n    len([])",
             id="call-added",
         ),
         pytest.param("*, page: int, page_size: int", "*, page: int", id="signature-changed"),
