@@ -1,34 +1,19 @@
 """Fixtures of the template's own suite: one baked, installed project per variant, and
 databases on the real servers."""
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .variants import (
-    DATABASES,
     Variant,
     fresh_database,
+    require_server,
     run,
-    server_problem,
     uv,
     variant_params,
 )
-
-
-def require_server(variant: Variant) -> None:
-    """Skip (locally) or fail (under CI) when the variant's database server is unreachable."""
-    if not DATABASES[variant.database].has_server:
-        return
-    problem = server_problem(variant.database)
-    if problem is None:
-        return
-    message = f"[{variant.id}] {problem}. Start it: {DATABASES[variant.database].start}."
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

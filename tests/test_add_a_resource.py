@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_hook_functions import post_gen
+from .hook_modules import post_gen
 from .variants import TEMPLATE, Variant, clean_environment, run, run_baked_suite, uv
 
 README = "README.md"

@@ -13,8 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import require_server
-from .variants import TEMPLATE, Variant, clean_environment, run, run_baked_suite, uv
+from .variants import (
+    TEMPLATE,
+    Variant,
+    clean_environment,
+    require_server,
+    run,
+    run_baked_suite,
+    uv,
+)
 
 TEMPLATE_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "*_cache", "__pycache__", "out", "uv.lock"

@@ -9,28 +9,19 @@ postgres and mysql variants may import from its dialect only names that both of 
 """
 
 import ast
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import pytest
 
+from .hook_modules import post_gen
 from .variants import CHOICES, TEMPLATE
 
 PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
 SERVICE_DIALECTS = PROJECT / "src" / "{{cookiecutter.project_slug}}" / "database"
 SLUG = "{{ cookiecutter.project_slug }}"
 JINJA = re.compile(r"\{\{.*?\}\}")
-
-# The post-generation hook decides which files a variant has; imported from its file, as
-# tests/test_hook_functions.py does (hooks/ is no package).
-_spec = importlib.util.spec_from_file_location(
-    "post_gen_project", TEMPLATE / "hooks" / "post_gen_project.py"
-)
-assert _spec is not None and _spec.loader is not None
-post_gen = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(post_gen)
 
 
 def parse(path: Path) -> ast.Module:

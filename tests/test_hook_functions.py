@@ -2,28 +2,15 @@
 its check mode, and the pre-generation checks. The hooks are imported from their template
 source; only their `__main__` blocks read a rendered context."""
 
-import importlib.util
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from .hook_modules import post_gen, pre_gen
 from .variants import CHOICES, TEMPLATE
-
-
-def load_hook(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-post_gen = load_hook("post_gen_project")
-pre_gen = load_hook("pre_gen_project")
 
 POSTGRES_SYNC = {"database": "postgres", "mode": "sync", "transaction_style": "begin-context"}
 

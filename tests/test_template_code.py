@@ -1,7 +1,10 @@
-"""The template's own code (hooks, local extensions, tests, benchmarks) is lint and format clean."""
+"""The template's own code (hooks, local extensions, tests, benchmarks) is lint and format
+clean, no file of its tooling outgrows its job, and its tests are only specifications."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +36,48 @@ def test_the_templates_python_has_no_jinja_statements() -> None:
     ]
 
     assert statements == []
+
+
+# About 400 lines: past that a module of the tooling is doing more than one job (issue 21).
+MAX_TOOLING_LINES = 420
+
+
+def test_no_tooling_module_outgrows_its_job() -> None:
+    modules = [
+        path
+        for folder in ("hooks", "tests", "bench")
+        for path in (TEMPLATE / folder).rglob("*.py")
+        if ".venv" not in path.parts
+    ]
+    too_long = {
+        str(path.relative_to(TEMPLATE)): lines
+        for path in modules
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_TOOLING_LINES
+    }
+
+    assert len(modules) > 20
+    assert too_long == {}
+
+
+def imported_modules(path: Path) -> list[str]:
+    """The modules `path` imports from, relative ones written with their leading dots."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            found.append("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+    return found
+
+
+def test_no_test_module_imports_another_test_module_or_conftest() -> None:
+    """Helpers live in helper modules (variants, hook_modules, mutations, ...): a test module
+    is a specification, and one that imports another couples two specifications."""
+    imports = {
+        f"{path.name}: {module}"
+        for path in sorted((TEMPLATE / "tests").rglob("*.py"))
+        for module in imported_modules(path)
+        if module.rsplit(".", 1)[-1].startswith("test_") or module.rsplit(".", 1)[-1] == "conftest"
+    }
+
+    assert imports == set()

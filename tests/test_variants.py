@@ -5,13 +5,13 @@ import re
 import tomllib
 from pathlib import Path
 
-from .conftest import require_server
 from .variants import (
     CHOICES,
     DATABASES,
     MIGRATION_ROUND_TRIP,
     Variant,
     clean_environment,
+    require_server,
     run,
     run_baked_suite,
 )

@@ -287,6 +287,19 @@ def server_execute(database: str, sql: str) -> None:
         connection.close()
 
 
+def require_server(variant: Variant) -> None:
+    """Skip (locally) or fail (under CI) when the variant's database server is unreachable."""
+    if not DATABASES[variant.database].has_server:
+        return
+    problem = server_problem(variant.database)
+    if problem is None:
+        return
+    message = f"[{variant.id}] {problem}. Start it: {DATABASES[variant.database].start}."
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 @contextmanager
 def fresh_database(variant: Variant, directory: Path) -> Iterator[str]:
     """An empty database for the variant, as a URL with its own driver; dropped afterwards."""
