@@ -1,26 +1,19 @@
 """A variant baked and installed for the bench, the template of another revision, its database."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 from bench import BENCH, TEMPLATE
-from tests.variants import Variant, clean_environment, uv
+from tests.variants import Variant, bake, clean_environment, uv
 
 
 def prepare(variant: Variant, workdir: Path, template: Path = TEMPLATE, name: str = "") -> Path:
-    env = clean_environment()
+    """`variant` baked from `template` into `workdir`, installed with uvloop and httptools, its
+    own code compiled; the project's directory."""
     out = workdir / variant.id / name if name else workdir / variant.id
-    out.mkdir(parents=True)
-    bake = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "-o", str(out)]
-    bake += [f"{key}={value}" for key, value in variant.context.items()]
-    subprocess.run(bake, cwd=workdir, env=env, check=True, capture_output=True)
-    project = out / variant.slug
     # Compiled bytecode, as the generated Dockerfile has it (UV_COMPILE_BYTECODE=1): without it,
     # and with PYTHONDONTWRITEBYTECODE set, every start compiles every module again.
-    subprocess.run(
-        [uv(), "sync", "--quiet", "--compile-bytecode"], cwd=project, env=env, check=True
-    )
+    project = bake(variant, out, template=template, compile_bytecode=True)
     pip_install(project / ".venv/bin/python", "uvloop", "httptools")
     compile_bytecode(project / ".venv/bin/python", project / "src")
     return project

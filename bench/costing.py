@@ -5,7 +5,6 @@ import argparse
 import json
 import re
 import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -13,23 +12,15 @@ from pathlib import Path
 from bench import BENCH, TEMPLATE
 from bench.baking import baseline_tree, migrate, pip_install, reference_venv, service_url
 from bench.serving import apps_for, raw_environment, seed
-from tests.variants import Variant, clean_environment, fresh_database, uv
+from tests.variants import Variant, bake, clean_environment, fresh_database
 
 INPROCESS = BENCH / "inprocess.py"
 
 
-def bake(template: Path, variant: Variant, out: Path) -> Path:
-    out.mkdir(parents=True)
-    command = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "-o", str(out)]
-    command += [f"{key}={value}" for key, value in variant.context.items()]
-    subprocess.run(command, env=clean_environment(), check=True, capture_output=True)
-    project = out / variant.slug
-    subprocess.run(
-        [uv(), "sync", "--quiet", "--compile-bytecode"],
-        cwd=project,
-        env=clean_environment(),
-        check=True,
-    )
+def bake_project(template: Path, variant: Variant, out: Path) -> Path:
+    """`variant` baked from `template` into `out`, compiled, with uvloop (inprocess.py's loop)
+    and py-spy (--profile) in its venv."""
+    project = bake(variant, out, template=template, compile_bytecode=True)
     pip_install(project / ".venv/bin/python", "uvloop", "py-spy")
     return project
 
@@ -156,7 +147,9 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
         trees = {"template": TEMPLATE}
         if args.baseline:
             trees["baseline"] = baseline_tree(args.baseline, workdir)
-        projects = {name: bake(tree, variant, workdir / name) for name, tree in trees.items()}
+        projects = {
+            name: bake_project(tree, variant, workdir / name) for name, tree in trees.items()
+        }
         with fresh_database(variant, workdir) as base_url:
             url = service_url(variant, base_url)
             project = projects["template"]

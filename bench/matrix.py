@@ -3,7 +3,9 @@
     uv run python -m bench.matrix [--jobs 2] [--variant postgres-sync-begin-context ...]
 
 Runs the same steps as the test suite, variants in parallel, and prints the wall time and the
-time of each step per variant. Needs the database servers the test suite needs.
+time of each step per variant. Needs the database servers the test suite needs. The bake and
+the install are one step, `bake+sync`: the suite's bake routine (tests.variants.bake), cookiecutter
+then `uv sync`, timed as one call.
 """
 
 import argparse
