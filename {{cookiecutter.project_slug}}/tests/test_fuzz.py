@@ -27,7 +27,7 @@ from {{ cookiecutter.project_slug }}.database.base import load_all_models
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute, open_engine
+from .support.database import execute, open_engine
 
 EXAMPLES_PER_OPERATION = 8
 # The stateful test: this many scenarios of at most this many requests, each on empty tables.

@@ -27,15 +27,15 @@ from {{ cookiecutter.project_slug }}.errors import TIMEOUT_DETAIL
 from {{ cookiecutter.project_slug }}.logs import JsonFormatter, configure_logging, logging_config
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import connection_checked_out, execute, uncommitted_write
-from .dialect import INCIDENT_ROLLBACK, LOCK_TIMEOUT_CODE
-from .helpers import (
+from .support.database import connection_checked_out, execute, uncommitted_write
+from .support.dialect import INCIDENT_ROLLBACK, LOCK_TIMEOUT_CODE
+from .support.helpers import (
     ORDINARY_REQUESTS_AFTER_A_FAILURE,
     assert_ordinary_requests_succeed,
     create,
     gather,
 )
-from .serving import serve
+from .support.serving import serve
 
 pytestmark = pytest.mark.anyio
 

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import NullPool
 
 from .conftest import PROJECT_ROOT, migrate
-from .database import execute, open_engine
-from .dialect import count_other_connections, created_database
+from .support.database import execute, open_engine
+from .support.dialect import count_other_connections, created_database
 
 pytestmark = pytest.mark.anyio
 

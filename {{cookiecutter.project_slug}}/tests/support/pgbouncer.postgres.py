@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from .server import DEFAULT_SERVER_URL
+from .database_server import DEFAULT_SERVER_URL
 
 # Transaction pool mode: a server connection belongs to a client for one transaction only.
 # Every database is routed to the test server, so the test run's own database is there too.
