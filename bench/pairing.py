@@ -119,6 +119,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> Non
             baseline = prepare(variant, workdir, tree, name="baseline")
         log = workdir / "server.log"
         log.touch()
+        (workdir / "db").mkdir()  # a SQLite variant's database file goes there
         with fresh_database(variant, workdir / "db") as base_url:
             url = service_url(variant, base_url)
             migrate(project, url)
