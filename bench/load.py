@@ -19,7 +19,7 @@ For each chosen variant (default: all 12), one after the other:
      each, metrics in prometheus-client's multiprocess mode);
    - `pgbouncer` (PostgreSQL only): the template through a PgBouncer in transaction pool mode
      with as many server connections as the service's pool (10), DATABASE_POOLER=pgbouncer;
-     PgBouncer is started by the baked service's own test helper (tests/pgbouncer.py);
+     PgBouncer is started by the baked service's own test helper (tests/support/pgbouncer.py);
    - `unobserved`: the template with METRICS_ENABLED=false and LOG_LEVEL=WARNING (no metrics,
      no per-request log line): what observability costs;
    - `baseline` (with --baseline REV): the service baked from that git revision of the

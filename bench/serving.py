@@ -141,7 +141,7 @@ UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--workers", "1", "-
 # it prints the port, then runs until its standard input closes.
 PGBOUNCER = """\
 import sys
-from tests.pgbouncer import running_pgbouncer
+from tests.support.pgbouncer import running_pgbouncer
 with running_pgbouncer(sys.argv[1], pool_size=int(sys.argv[2])) as bouncer:
     print(bouncer.port, flush=True)
     sys.stdin.read()
