@@ -1,79 +1,19 @@
 """Time the template's variant matrix: bake, install, lint, type-check, migrate, test.
 
-    uv run python bench/matrix.py [--jobs 2] [--variant postgres-sync-begin-context ...]
+    uv run python -m bench.matrix [--jobs 2] [--variant postgres-sync-begin-context ...]
 
 Runs the same steps as the test suite, variants in parallel, and prints the wall time and the
-time of each step per variant. Needs the database servers the test suite needs.
+time of each step per variant. Needs the database servers the test suite needs. The bake and
+the install are one step, `bake+sync`: the suite's bake routine (tests.variants.bake), cookiecutter
+then `uv sync`, timed as one call.
 """
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TEMPLATE))
-
-from tests.variants import (  # noqa: E402
-    MIGRATION_ROUND_TRIP,
-    VARIANTS,
-    Variant,
-    clean_environment,
-    fresh_database,
-    uv,
-)
-
-STEPS = ("bake", "install", "lint", "type", "migrate", "test")
-
-
-def timed(
-    timings: dict[str, float], step: str, commands: list[list[str]], cwd: Path, env: dict[str, str]
-) -> None:
-    start = time.perf_counter()
-    for command in commands:
-        completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-        if completed.returncode != 0:
-            raise RuntimeError(f"{step}: {' '.join(command)}\n{completed.stdout}{completed.stderr}")
-    timings[step] = timings.get(step, 0.0) + time.perf_counter() - start
-
-
-def run_variant(variant: Variant, workdir: Path) -> dict[str, float]:
-    timings: dict[str, float] = {}
-    env = clean_environment()
-    out = workdir / variant.id
-    out.mkdir()
-    bake = [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input", "-o", str(out)]
-    bake += [f"{key}={value}" for key, value in variant.context.items()]
-    timed(timings, "bake", [bake], workdir, env)
-    project = out / variant.slug
-    timed(timings, "install", [[uv(), "sync", "--quiet"]], project, env)
-    timed(
-        timings,
-        "lint",
-        [[".venv/bin/ruff", "check", "."], [".venv/bin/ruff", "format", "--check", "."]],
-        project,
-        env,
-    )
-    mypy_env = clean_environment(MYPY_CACHE_DIR=str(workdir / "mypy-cache"))
-    timed(timings, "type", [[".venv/bin/mypy"]], project, mypy_env)
-    with fresh_database(variant, out) as url:
-        migrate_env = clean_environment(DATABASE_URL=url)
-        timed(timings, "migrate", [MIGRATION_ROUND_TRIP], project, migrate_env)
-    test_env = clean_environment(CI=os.environ.get("CI", "true"))
-    if variant.server_url():
-        test_env["TEST_DATABASE_URL"] = variant.server_url() or ""
-    timed(
-        timings,
-        "test",
-        [[".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]],
-        project,
-        test_env,
-    )
-    return timings
+from bench.timing import run_matrix
+from tests.variants import VARIANTS
 
 
 def main() -> int:
@@ -82,40 +22,7 @@ def main() -> int:
     parser.add_argument("--variant", action="append", help="variant id (default: all 12)")
     args = parser.parse_args()
     variants = [v for v in VARIANTS if not args.variant or v.id in args.variant]
-
-    results: dict[str, dict[str, float] | Exception] = {}
-    with tempfile.TemporaryDirectory(prefix="matrix-") as workdir:
-        start = time.perf_counter()
-
-        def job(variant: Variant) -> None:
-            try:
-                results[variant.id] = run_variant(variant, Path(workdir))
-            except Exception as exc:  # reported in the table, the other variants go on
-                results[variant.id] = exc
-
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            list(pool.map(job, variants))
-        wall = time.perf_counter() - start
-
-    header = f"{'variant':<32}" + "".join(f"{step:>9}" for step in STEPS) + f"{'total':>9}"
-    print(header)
-    print("-" * len(header))
-    failed = 0
-    for variant in variants:
-        result = results[variant.id]
-        if isinstance(result, Exception):
-            failed += 1
-            print(f"{variant.id:<32} FAILED: {str(result).splitlines()[0]}")
-            continue
-        cells = "".join(f"{result.get(step, 0.0):>8.1f}s" for step in STEPS)
-        print(f"{variant.id:<32}{cells}{sum(result.values()):>8.1f}s")
-    cpu = sum(sum(r.values()) for r in results.values() if isinstance(r, dict))
-    print("-" * len(header))
-    print(
-        f"{len(variants)} variants, {args.jobs} jobs: wall {wall:.1f}s, "
-        f"sum of variant times {cpu:.1f}s, {failed} failed"
-    )
-    return 1 if failed else 0
+    return run_matrix(variants, args)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute
-from .dialect import created_database
-from .serving import serve
+from .support.database import execute
+from .support.dialect import created_database
+from .support.serving import serve
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

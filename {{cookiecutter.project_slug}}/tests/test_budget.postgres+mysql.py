@@ -13,8 +13,8 @@ from sqlalchemy import make_url
 from {{ cookiecutter.project_slug }}.database.budget import ConnectionBudgetError
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .server import execute_on_server
-from .serving import serve
+from .support.database_server import execute_on_server
+from .support.serving import serve
 
 pytestmark = pytest.mark.anyio
 

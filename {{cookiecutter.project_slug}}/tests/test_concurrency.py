@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .helpers import create, gather, stored_items
+from .support.helpers import create, gather, stored_items
 
 pytestmark = pytest.mark.anyio
 

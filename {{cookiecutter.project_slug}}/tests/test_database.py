@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import connection_checked_out, execute, uncommitted_write
-from .serving import serve
+from .support.database import connection_checked_out, execute, uncommitted_write
+from .support.serving import serve
 
 pytestmark = pytest.mark.anyio
 

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }}.errors import DEADLOCK_DETAIL
 
-from .database import execute, held_transaction, open_engine
-from .dialect import DEADLOCK_CODE, DEADLOCK_SURVIVOR_SQL, LOCK_WAITERS_SQL
-from .helpers import assert_ordinary_requests_succeed, create, stored_items
+from .support.database import execute, held_transaction, open_engine
+from .support.dialect import DEADLOCK_CODE, DEADLOCK_SURVIVOR_SQL, LOCK_WAITERS_SQL
+from .support.helpers import assert_ordinary_requests_succeed, create, stored_items
 from .test_observability import captured, sample
 
 # Order lines refer to items: none may outlive a test (conftest.py).

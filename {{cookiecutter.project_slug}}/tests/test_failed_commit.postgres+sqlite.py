@@ -5,8 +5,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .database import execute
-from .helpers import create
+from .support.database import execute
+from .support.helpers import create
 
 pytestmark = pytest.mark.anyio
 

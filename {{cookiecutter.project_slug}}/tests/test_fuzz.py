@@ -9,9 +9,6 @@ orders, and reads, changes, deletes, orders, transfers and cancels the rows it c
 that every operation also runs on rows that exist.
 """
 
-import socket
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +16,6 @@ from typing import Any
 import anyio
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Err
 
@@ -27,7 +23,8 @@ from {{ cookiecutter.project_slug }}.database.base import load_all_models
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute, open_engine
+from .support.database import execute, open_engine
+from .support.uvicorn_server import uvicorn_in_thread
 
 EXAMPLES_PER_OPERATION = 8
 # The stateful test: this many scenarios of at most this many requests, each on empty tables.
@@ -72,23 +69,11 @@ CONFIG = {
 @pytest.fixture(scope="module")
 def base_url(database_url: str) -> Iterator[str]:
     app = create_app(Settings(database_url=database_url))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.01)
-    port = listener.getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
-        assert app.state.engine.pool.checkedout() == 0
+        with uvicorn_in_thread(app) as url:
+            yield url
+            assert app.state.engine.pool.checkedout() == 0
     finally:
-        server.should_exit = True
-        thread.join()
         # The orders left behind refer to items, which other tests empty directly.
         anyio.run(empty_tables, database_url)
 

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import create
+from .support.helpers import create
 
 pytestmark = pytest.mark.anyio
 

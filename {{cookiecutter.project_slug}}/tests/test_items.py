@@ -4,7 +4,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .database import execute
+from .support.database import execute
 
 pytestmark = pytest.mark.anyio
 

@@ -10,10 +10,10 @@ from prometheus_client import REGISTRY
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .dialect import kill_other_connections
-from .helpers import gather
-from .serving import serve
-from .tcp_proxy import TcpProxy
+from .support.dialect import kill_other_connections
+from .support.helpers import gather
+from .support.serving import serve
+from .support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
 

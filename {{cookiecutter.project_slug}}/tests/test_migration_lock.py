@@ -25,8 +25,8 @@ from sqlalchemy import NullPool
 from {{ cookiecutter.project_slug }}.settings import get_settings
 
 from .conftest import PROJECT_ROOT
-from .database import execute, open_engine
-from .dialect import created_database
+from .support.database import execute, open_engine
+from .support.dialect import created_database
 
 UPGRADES = 4
 # Long enough for every upgrade to reach the schema while the first is still migrating.

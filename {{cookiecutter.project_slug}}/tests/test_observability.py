@@ -3,11 +3,7 @@ readiness probe, against the real database."""
 
 import json
 import logging
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,19 +23,19 @@ from {{ cookiecutter.project_slug }}.errors import TIMEOUT_DETAIL
 from {{ cookiecutter.project_slug }}.logs import JsonFormatter, configure_logging, logging_config
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import connection_checked_out, execute, uncommitted_write
-from .dialect import INCIDENT_ROLLBACK, LOCK_TIMEOUT_CODE
-from .helpers import (
+from .support.database import connection_checked_out, execute, uncommitted_write
+from .support.dialect import INCIDENT_ROLLBACK, LOCK_TIMEOUT_CODE
+from .support.helpers import (
     ORDINARY_REQUESTS_AFTER_A_FAILURE,
     assert_ordinary_requests_succeed,
     create,
     gather,
 )
-from .serving import serve
+from .support.serving import serve
+from .support.uvicorn_server import running_uvicorn
 
 pytestmark = pytest.mark.anyio
 
-PACKAGE = "{{ cookiecutter.project_slug }}"
 INTEGER_MAX = 2**31 - 1
 ROLLBACK_CAUSES = metrics.ROLLBACK_CAUSES
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
@@ -469,12 +465,6 @@ async def test_ready_takes_no_slot_and_no_pool_connection(database_url: str) -> 
 # --- several worker processes -------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def route_count(path: Path) -> float:
     """POST /items requests counted in one worker's histogram file."""
     merged = MultiProcessCollector.merge([str(path)], accumulate=True)  # type: ignore[no-untyped-call]
@@ -489,13 +479,6 @@ def route_count(path: Path) -> float:
     )
 
 
-def serving_health(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health").status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def scraped_value(scraped: str, pattern: str) -> float:
     found = re.search(pattern, scraped, re.MULTILINE)
     assert found is not None, scraped
@@ -508,36 +491,30 @@ def test_two_workers_add_up_in_multiprocess_mode(database_url: str, tmp_path: Pa
     log_config = tmp_path / "logging.json"
     # What `python -m <package>.logs` prints, as the README says to make it.
     log_config.write_text(json.dumps(logging_config(Settings())))
-    port = free_port()
-    env = {
-        **os.environ,
+    environment = {
         "DATABASE_URL": database_url,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "LOG_CONFIGURE": "false",
         "WEB_CONCURRENCY": "2",
     }
-    output = tmp_path / "server.log"
-    with output.open("w") as out:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", f"{PACKAGE}.main:app", "--port", str(port)),
-                *("--workers", "2", "--log-config", str(log_config)),
-                # Imports can take more than the default 5 s on a loaded machine: the
-                # supervisor would kill and restart the worker.
-                *("--timeout-worker-healthcheck", str(WORKERS_START_TIMEOUT)),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + WORKERS_START_TIMEOUT
-        while not serving_health(base) or not list(metrics_dir.glob("gauge_livesum_*.db"))[1:]:
-            assert server.poll() is None, output.read_text()
-            assert time.monotonic() < deadline, output.read_text()
-            time.sleep(0.2)
+    with running_uvicorn(
+        *("--workers", "2", "--log-config", str(log_config)),
+        # Imports can take more than the default 5 s on a loaded machine: the supervisor would
+        # kill and restart the worker.
+        *("--timeout-worker-healthcheck", str(WORKERS_START_TIMEOUT)),
+        environment=environment,
+        cwd=tmp_path,
+        log=tmp_path / "server.log",
+        stop_timeout=30,
+    ) as server:
+        base = server.base_url
+
+        def both_workers_started() -> bool:
+            return server.answers("/health") and bool(
+                list(metrics_dir.glob("gauge_livesum_*.db"))[1:]
+            )
+
+        server.wait_until(both_workers_started, WORKERS_START_TIMEOUT, pause=0.2)
         time.sleep(1)  # the second worker's lifespan, after its imports
         run = uuid.uuid4().hex[:8]
         sent = 0
@@ -565,10 +542,7 @@ def test_two_workers_add_up_in_multiprocess_mode(database_url: str, tmp_path: Pa
         assert scraped_value(scraped, posts) == sent
         assert scraped_value(scraped, r"^db_client_commits_total (\S+)$") == sent
         assert scraped_value(scraped, r"^db_client_connection_max (\S+)$") == 2 * 10
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    lines = [line for line in output.read_text().splitlines() if line.strip()]
+    lines = [line for line in server.log.read_text().splitlines() if line.strip()]
     assert lines
     for line in lines:
         entry = json.loads(line)  # every line, uvicorn's included, is JSON

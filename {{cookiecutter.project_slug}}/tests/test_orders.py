@@ -13,8 +13,8 @@ from sqlalchemy import event
 from {{ cookiecutter.project_slug }}.kit.types import INTEGER_MAX
 from {{ cookiecutter.project_slug }}.orders.schemas import MAX_ORDER_LINES
 
-from .database import execute
-from .helpers import create, gather, stored_items
+from .support.database import execute
+from .support.helpers import create, gather, stored_items
 
 # Order lines refer to items: none may outlive a test (conftest.py).
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_orders_left")]

@@ -9,7 +9,7 @@ with PendingRollbackError.
 import httpx
 import pytest
 
-from .helpers import assert_ordinary_requests_succeed
+from .support.helpers import assert_ordinary_requests_succeed
 
 pytestmark = pytest.mark.anyio
 

@@ -8,9 +8,9 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute, open_engine, uncommitted_write
-from .helpers import create, gather, stored_items
-from .serving import serve
+from .support.database import execute, open_engine, uncommitted_write
+from .support.helpers import create, gather, stored_items
+from .support.serving import serve
 
 pytestmark = pytest.mark.anyio
 

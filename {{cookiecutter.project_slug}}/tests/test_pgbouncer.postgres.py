@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from . import test_concurrency, test_out_of_range, test_session_convention
-from .database import execute
-from .pgbouncer import PgBouncer
-from .pgbouncer import pgbouncer as pgbouncer
-from .serving import serve
+from .support.database import execute
+from .support.pgbouncer import PgBouncer
+from .support.pgbouncer import pgbouncer as pgbouncer
+from .support.serving import serve
 
 pytestmark = pytest.mark.anyio
 

@@ -15,9 +15,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import execute
-from .helpers import assert_ordinary_requests_succeed, create
-from .serving import serve
+from .support.database import execute
+from .support.helpers import assert_ordinary_requests_succeed, create
+from .support.serving import serve
 
 pytestmark = pytest.mark.anyio
 

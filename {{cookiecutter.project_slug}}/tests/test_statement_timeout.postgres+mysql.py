@@ -15,10 +15,10 @@ from prometheus_client import REGISTRY
 from {{ cookiecutter.project_slug }}.errors import TIMEOUT_DETAIL
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .database import add_slow_route
-from .dialect import SLEEP_SQL, STATEMENT_TIMEOUT_CODES
-from .helpers import assert_ordinary_requests_succeed
-from .serving import serve
+from .support.database import add_slow_route
+from .support.dialect import SLEEP_SQL, STATEMENT_TIMEOUT_CODES
+from .support.helpers import assert_ordinary_requests_succeed
+from .support.serving import serve
 from .test_observability import Capture, empty_tables
 
 pytestmark = pytest.mark.anyio

@@ -4,12 +4,7 @@ in the middle of a stream of writes drains it: every write answered 2xx is store
 is left on the server, and the server exits cleanly. Without a server, the 2 workers write one
 database file."""
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,8 +16,9 @@ import pytest
 from sqlalchemy import NullPool
 
 from .conftest import PROJECT_ROOT, migrate
-from .database import execute, open_engine
-from .dialect import count_other_connections, created_database
+from .support.database import execute, open_engine
+from .support.dialect import count_other_connections, created_database
+from .support.uvicorn_server import Uvicorn, running_uvicorn
 
 pytestmark = pytest.mark.anyio
 
@@ -35,13 +31,6 @@ REQUESTS = 150
 WRITERS = 20
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     """A database of this test's own: the server's connections to it are the workers' only."""
@@ -51,50 +40,31 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def server(
-    database_url: str, tmp_path: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
-    """uvicorn with WORKERS processes, configured through the environment as in the Dockerfile;
-    its base URL and log. Stopped (and, if it does not stop, killed) afterwards."""
-    port = free_port()
-    log = tmp_path / "uvicorn.log"
+def server(database_url: str, tmp_path: Path) -> Iterator[Uvicorn]:
+    """uvicorn with WORKERS processes, configured through the environment as in the Dockerfile.
+    Stopped (and, if it does not stop, killed) afterwards."""
     environment = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "WEB_CONCURRENCY": str(WORKERS),
         "UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": str(GRACE_SECONDS),
         "POOL_SIZE": str(POOL_SIZE),
     }
-    command = [
-        sys.executable,
-        *("-m", "uvicorn", "{{ cookiecutter.project_slug }}.main:app"),
-        *("--host", "127.0.0.1", "--port", str(port)),
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+    with running_uvicorn(
+        environment=environment,
+        cwd=PROJECT_ROOT,
+        log=tmp_path / "uvicorn.log",
+        stop_timeout=GRACE_SECONDS + 10,
+    ) as uvicorn:
         # Ready when answers came from every worker, as far as a client can tell: several.
-        deadline = time.monotonic() + START_TIMEOUT
         answered = 0
-        while answered < 3 * WORKERS:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"uvicorn did not start: {log.read_text()}"
-            try:
-                answered += httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield process, base_url, log
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(GRACE_SECONDS + 10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+
+        def answered_by_every_worker() -> bool:
+            nonlocal answered
+            answered += uvicorn.answers("/health/ready", timeout=2)
+            return answered >= 3 * WORKERS
+
+        uvicorn.wait_until(answered_by_every_worker, START_TIMEOUT)
+        yield uvicorn
 
 
 async def stored_names(database_url: str) -> set[str]:
@@ -103,9 +73,9 @@ async def stored_names(database_url: str) -> set[str]:
 
 
 async def test_two_workers_serve_everything_then_drain_on_sigterm(
-    database_url: str, server: tuple[subprocess.Popen[bytes], str, Path]
+    database_url: str, server: Uvicorn
 ) -> None:
-    process, base_url, log = server
+    process, base_url, log = server.process, server.base_url, server.log
 
     # 1. Concurrent reads and writes, while the server's connections are sampled.
     statuses: Counter[int] = Counter()

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from .server import DEFAULT_SERVER_URL
+from .database_server import DEFAULT_SERVER_URL
+from .ports import free_port
 
 # Transaction pool mode: a server connection belongs to a client for one transaction only.
 # Every database is routed to the test server, so the test run's own database is there too.
@@ -61,13 +62,6 @@ class PgBouncer:
         """The same database, user and driver as `database_url`, reached through PgBouncer."""
         url = make_url(database_url).set(host="127.0.0.1", port=self.port)
         return url.render_as_string(hide_password=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def accepts_connections(port: int) -> bool:

@@ -4,8 +4,8 @@ dropped, and how the server closes the service's connections."""
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from .server import created_database as created_server_database
-from .server import execute_on_server
+from .database_server import created_database as created_server_database
+from .database_server import execute_on_server
 
 
 def created_database(_directory: Path) -> AbstractContextManager[str]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import anyio
 
-from .server import created_database as created_server_database
-from .server import execute_on_server
+from .database_server import created_database as created_server_database
+from .database_server import execute_on_server
 
 
 def created_database(_directory: Path) -> AbstractContextManager[str]:
