@@ -18,7 +18,7 @@ ENV_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
 
 
 def documented(text: str, pattern: re.Pattern[str]) -> dict[str, str]:
-    return {name: value for name, value in pattern.findall(text)}
+    return dict(pattern.findall(text))
 
 
 def same_value(written: str, default: Any) -> bool:
