@@ -42,8 +42,8 @@ RECIPE: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("widgets/__init__.py", "widgets/models.py"), ()),
     (("widgets/schemas.py",), ()),
     (("widgets/repository.py",), ()),
-    (("widgets/services.py",), ()),
-    (("widgets/routes.py", "main.py"), ()),
+    (("widgets/errors.py", "widgets/services.py"), ()),
+    (("widgets/links.py", "widgets/routes.py", "main.py", "pyproject.toml"), ()),
     (
         (),
         (
@@ -54,7 +54,7 @@ RECIPE: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
             "uv run alembic check",
         ),
     ),
-    (("tests/test_widgets.py", "tests/conftest.py"), ()),
+    (("tests/test_widgets.py",), ()),
 ]
 
 # --- The files the recipe writes, in async form --------------------------------------------
@@ -72,7 +72,16 @@ TESTS = SOURCES / "widgets_tests.py"
 def package_sources(variant: Variant) -> dict[str, Path]:
     """The package's files the recipe writes, by their path in the package: their source."""
     services = "services_" + variant.transaction_style.replace("-", "_") + ".py"
-    names = ["__init__.py", "models.py", "schemas.py", "repository.py", "services.py", "routes.py"]
+    names = [
+        "__init__.py",
+        "models.py",
+        "schemas.py",
+        "repository.py",
+        "errors.py",
+        "services.py",
+        "links.py",
+        "routes.py",
+    ]
     return {
         f"widgets/{name}": SOURCES / "widgets" / (services if name == "services.py" else name)
         for name in names
@@ -90,19 +99,16 @@ MAIN_EDITS = [
         "    app.include_router(orders.router)\n    app.include_router(widgets.router)\n",
     ),
 ]
-SERVED_EDITS = [
+# The resource's place in the import contracts: beside orders (it builds on items), and a
+# container of its own floors.
+PYPROJECT_EDITS = [
     (
-        "        await execute(\n"
-        '            app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders", '
-        '"DELETE FROM items"\n'
-        "        )\n",
-        "        await execute(\n"
-        "            app.state.engine,\n"
-        '            "DELETE FROM widgets",\n'
-        '            "DELETE FROM order_lines",\n'
-        '            "DELETE FROM orders",\n'
-        '            "DELETE FROM items",\n'
-        "        )\n",
+        '    "health | middleware | logs | orders",\n',
+        '    "health | middleware | logs | orders | widgets",\n',
+    ),
+    (
+        '    "{slug}.orders",\n]\n',
+        '    "{slug}.orders",\n    "{slug}.widgets",\n]\n',
     ),
 ]
 
@@ -171,7 +177,13 @@ def writers(variant: Variant, project: Path) -> dict[str, Callable[[], None]]:
         **{name: create(name) for name in sources},
         "main.py": lambda: edit(package / "main.py", MAIN_EDITS),
         "tests/test_widgets.py": write_tests,
-        "tests/conftest.py": lambda: edit(project / "tests" / "conftest.py", SERVED_EDITS),
+        "pyproject.toml": lambda: edit(
+            project / "pyproject.toml",
+            [
+                (old.format(slug=variant.slug), new.format(slug=variant.slug))
+                for old, new in PYPROJECT_EDITS
+            ],
+        ),
     }
 
 

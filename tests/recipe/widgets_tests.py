@@ -1,22 +1,13 @@
 """The widgets API: create and get, with the item each widget is made from."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from .database import execute
-from .helpers import create
+from .support.database import execute
+from .support.helpers import create
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-async def no_widgets_left(app: FastAPI) -> AsyncIterator[None]:
-    """Widgets refer to items: later tests empty the items table, so none may remain."""
-    yield
-    await execute(app.state.engine, "DELETE FROM widgets")
 
 
 async def test_a_created_widget_is_stored_with_its_item(client: httpx.AsyncClient) -> None:

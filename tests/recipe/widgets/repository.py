@@ -9,10 +9,6 @@ from ..items.models import Item
 from .models import Widget
 
 
-async def get_item(session: AsyncSession, item_id: int) -> Item | None:
-    return await session.get(Item, item_id)
-
-
 async def add_widget(session: AsyncSession, name: str, item: Item) -> Widget:
     widget = Widget(name=name, item=item)
     session.add(widget)

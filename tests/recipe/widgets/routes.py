@@ -1,25 +1,26 @@
 """HTTP endpoints for widgets. Each one calls one unit of work in `services.py`."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from ..database.session import SessionDep
-from ..items.models import INTEGER_MAX
-from . import services
+from ..kit.types import PathId
+from . import links, services
 from .models import Widget
 from .schemas import WidgetCreate, WidgetRead
 
 router = APIRouter(prefix="/widgets", tags=["widgets"])
 
-WidgetId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
 
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WidgetRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WidgetRead,
+    responses={status.HTTP_201_CREATED: {"links": links.WIDGET}},
+)
 async def create_widget(data: WidgetCreate, session: SessionDep) -> Widget:
     return await services.create_widget(session, data)
 
 
 @router.get("/{widget_id}", response_model=WidgetRead)
-async def get_widget(widget_id: WidgetId, session: SessionDep) -> Widget:
+async def get_widget(widget_id: PathId, session: SessionDep) -> Widget:
     return await services.get_widget(session, widget_id)

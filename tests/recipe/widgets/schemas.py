@@ -1,16 +1,14 @@
 """Request and response bodies."""
 
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ..items.models import INTEGER_MAX
 from ..items.schemas import ItemName, ItemRead
+from ..kit.types import RowId
 
 
 class WidgetCreate(BaseModel):
     name: ItemName
-    item_id: Annotated[int, Field(ge=1, le=INTEGER_MAX)]
+    item_id: RowId
 
 
 class WidgetRead(BaseModel):
