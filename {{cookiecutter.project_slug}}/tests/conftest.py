@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .support.database import execute
 from .support.dialect import created_database
 from .support.serving import serve
+from .support.tables import empty_tables
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,10 +54,7 @@ def migrate(url: str) -> None:
 async def served(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with default settings, on empty tables."""
     async with serve(Settings(database_url=database_url)) as (app, client):
-        # Children first: order lines refer to items.
-        await execute(
-            app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders", "DELETE FROM items"
-        )
+        await empty_tables(app)
         yield app, client
 
 
@@ -69,11 +66,3 @@ def app(served: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
 @pytest.fixture
 def client(served: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
     return served[1]
-
-
-@pytest.fixture
-async def no_orders_left(app: FastAPI) -> AsyncIterator[None]:
-    """For tests that place orders: order lines refer to items, and later tests empty the items
-    table, so no order may remain after the test."""
-    yield
-    await execute(app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders")

@@ -21,8 +21,7 @@ from .support.dialect import DEADLOCK_CODE, DEADLOCK_SURVIVOR_SQL, LOCK_WAITERS_
 from .support.helpers import assert_ordinary_requests_succeed, create, stored_items
 from .test_observability import captured, sample
 
-# Order lines refer to items: none may outlive a test (conftest.py).
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_orders_left")]
+pytestmark = pytest.mark.anyio
 
 STOCK = 10
 # Items the test's transaction changes besides B, so that it is the heavier one (a database

@@ -23,7 +23,7 @@ from {{ cookiecutter.project_slug }}.errors import TIMEOUT_DETAIL
 from {{ cookiecutter.project_slug }}.logs import JsonFormatter, configure_logging, logging_config
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .support.database import connection_checked_out, execute, uncommitted_write
+from .support.database import connection_checked_out, uncommitted_write
 from .support.dialect import INCIDENT_ROLLBACK, LOCK_TIMEOUT_CODE
 from .support.helpers import (
     ORDINARY_REQUESTS_AFTER_A_FAILURE,
@@ -32,6 +32,7 @@ from .support.helpers import (
     gather,
 )
 from .support.serving import serve
+from .support.tables import empty_tables
 from .support.uvicorn_server import running_uvicorn
 
 pytestmark = pytest.mark.anyio
@@ -43,13 +44,6 @@ GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 WORKER_REQUESTS = 20
 # Seconds for two interpreters to import the app, on a loaded CI machine (12 suites on 2 cores).
 WORKERS_START_TIMEOUT = 240
-
-
-async def empty_tables(app: FastAPI) -> None:
-    """As the `served` fixture leaves them: children first, order lines refer to items."""
-    await execute(
-        app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders", "DELETE FROM items"
-    )
 
 
 def sample(name: str, **labels: str) -> float:

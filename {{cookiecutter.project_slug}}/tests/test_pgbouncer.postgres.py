@@ -25,6 +25,7 @@ from .support.database import execute
 from .support.pgbouncer import PgBouncer
 from .support.pgbouncer import pgbouncer as pgbouncer
 from .support.serving import serve
+from .support.tables import empty_tables
 
 pytestmark = pytest.mark.anyio
 
@@ -50,10 +51,10 @@ for _module in (test_session_convention, test_out_of_range, test_concurrency):
 async def served(
     database_url: str, pgbouncer: PgBouncer
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The app with DATABASE_POOLER=pgbouncer, talking to PgBouncer, on an empty items table."""
+    """The app with DATABASE_POOLER=pgbouncer, talking to PgBouncer, on empty tables."""
     settings = Settings(database_url=pgbouncer.url_for(database_url), database_pooler="pgbouncer")
     async with serve(settings) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         yield app, client
 
 
@@ -64,7 +65,7 @@ async def mixed_traffic(settings: Settings, direct_url: str) -> tuple[Counter[in
     acknowledged: set[str] = set()
     # Seeded through a direct connection, so the seeding cannot trip over the pooler.
     async with serve(Settings(database_url=direct_url)) as (direct, _):
-        await execute(direct.state.engine, "DELETE FROM items")
+        await empty_tables(direct)
         for number in range(10):
             await execute(
                 direct.state.engine,

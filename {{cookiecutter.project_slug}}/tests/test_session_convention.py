@@ -18,6 +18,7 @@ from {{ cookiecutter.project_slug }}.settings import Settings
 from .support.database import execute
 from .support.helpers import assert_ordinary_requests_succeed, create
 from .support.serving import serve
+from .support.tables import empty_tables
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +67,7 @@ async def test_a_write_is_committed_before_its_response_starts(
     there could fail after the client was told it succeeded. The unit of work commits first."""
     events: list[str] = []
     async with serve(Settings(database_url=database_url)) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         item = await create(client, "bolt")
         # The engine's own COMMIT, as the database gets it; the sync engine under an async one.
         engine = getattr(app.state.engine, "sync_engine", app.state.engine)

@@ -19,7 +19,8 @@ from .support.database import add_slow_route
 from .support.dialect import SLEEP_SQL, STATEMENT_TIMEOUT_CODES
 from .support.helpers import assert_ordinary_requests_succeed
 from .support.serving import serve
-from .test_observability import Capture, empty_tables
+from .support.tables import empty_tables
+from .test_observability import Capture
 
 pytestmark = pytest.mark.anyio
 
