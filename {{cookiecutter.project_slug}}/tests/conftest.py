@@ -31,7 +31,7 @@ def anyio_backend() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     # The apps under test leave logging to pytest, which captures records with a handler of
     # its own: create_app's configuration would replace it. The tests of the service's logging
-    # configure it themselves (test_observability.py).
+    # configure it themselves (test_logs.py).
     os.environ.setdefault("LOG_CONFIGURE", "false")
 
 

@@ -19,7 +19,8 @@ from {{ cookiecutter.project_slug }}.errors import DEADLOCK_DETAIL
 from .support.database import execute, held_transaction, open_engine
 from .support.dialect import DEADLOCK_CODE, DEADLOCK_SURVIVOR_SQL, LOCK_WAITERS_SQL
 from .support.helpers import assert_ordinary_requests_succeed, create, stored_items
-from .test_observability import captured, sample
+from .support.log_capture import captured
+from .support.metric_samples import sample
 
 pytestmark = pytest.mark.anyio
 
