@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from . import test_concurrency, test_out_of_range, test_session_convention
+from . import test_concurrency, test_convention_behaviour, test_out_of_range
 from .support.database import execute
 from .support.pgbouncer import PgBouncer
 from .support.pgbouncer import pgbouncer as pgbouncer
@@ -41,7 +41,7 @@ PREPARED_STATEMENT_ERRORS = ("prepared statement", "_pg3_", "__asyncpg_stmt_")
 
 # The session convention's tests, collected here again so they run through PgBouncer: the
 # `served` fixture below hands them an app behind it.
-for _module in (test_session_convention, test_out_of_range, test_concurrency):
+for _module in (test_convention_behaviour, test_out_of_range, test_concurrency):
     for _name, _test in vars(_module).items():
         if _name.startswith("test_"):
             globals()[_name] = _test

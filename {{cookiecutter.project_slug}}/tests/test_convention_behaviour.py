@@ -1,4 +1,6 @@
-"""The session convention: a request that fails inside the database leaves nothing behind.
+"""The session convention in behaviour: a request that fails inside the database leaves nothing
+behind, and a write is committed before its response starts. These tests drive the running
+service; its static guard, which reads the source, is test_convention_static.py.
 
 The incident this guards against: sessions were handed out without rollback or close, one
 `integer out of range` left a failed transaction behind, and every later request that got that

@@ -1,4 +1,5 @@
-"""The session convention guards itself: these tests read the service's own source with `ast`.
+"""The session convention's static guard: these tests read the service's own source with `ast`
+(what the running service does is tested in test_convention_behaviour.py).
 
 They fail, naming the file and line, when
 - code outside `database/session.py` creates an engine or a session: it is the one session
