@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# Its own, not support/'s: the guard imports nothing but the standard library, so the
+# template's suite can load this file alone from a mutated copy and run it there.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT_ROOT / "src" / "{{ cookiecutter.project_slug }}"
 TRANSACTION_STYLE = "{{ cookiecutter.transaction_style }}"

@@ -31,8 +31,8 @@ FILLERS = 5
 # Seconds the order may take to start waiting for B's lock.
 WAITING_TIMEOUT = 10
 # Seconds from the test's request for A to the order's answer: the database finds the cycle at
-# once or after a second or so (dialect.py says how it picks the order); the order's lock
-# timeout is 10 s.
+# once or after a second or so (support/dialect.py says how it picks the order); the order's
+# lock timeout is 10 s.
 # The server also bounds the test's own lock wait (DEADLOCK_SURVIVOR_SQL): a worker thread
 # blocked in it (sync services) is beyond fail_after's reach.
 ANSWER_TIMEOUT = 20
