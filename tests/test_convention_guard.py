@@ -1,5 +1,5 @@
-"""Each baked service's own convention guard (tests/test_convention.py) catches a breach of the
-session convention and names the file and line of it."""
+"""Each baked service's own convention guard (tests/test_convention_static.py) catches a breach
+of the session convention and names the file and line of it."""
 
 import re
 import shutil

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from ..variants import DATABASES, Variant
 
-GUARD = "tests/test_convention.py"
+GUARD = "tests/test_convention_static.py"
 # The quick, sharp tests first: with -x the first failure ends the run, so the matrix costs
 # little more than two pytest start-ups per caught mutation. Then the whole suite.
 FIRST = (
-    "tests/test_session_convention.py",
+    "tests/test_convention_behaviour.py",
     "tests/test_overload.py::test_requests_wait_for_a_database_slot_not_inside_the_pool",
     "tests/test_concurrency.py",
     "tests/test_database.py",
@@ -106,7 +106,7 @@ MUTATIONS = [
         ((SESSION_BLOCK, "\\g<open>        yield session\n"),),
         unobservable_because="close() rolls back the same transaction at the same moment; "
         "only the rollback's log line and metric can tell, and only where a test reads them: "
-        "left to the guard (test_convention.py)",
+        "left to the guard (test_convention_static.py)",
     ),
     Mutation(
         "shared-session",

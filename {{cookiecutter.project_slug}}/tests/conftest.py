@@ -6,21 +6,18 @@ would, and the app gets its sessions from the real `get_session` dependency (nev
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx
 import pytest
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .support.database import execute
-from .support.dialect import created_database
-from .support.serving import serve
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .support.dialect import POOLERS, created_database
+from .support.project import migrate
+from .support.serving import Pooler, serve
+from .support.tables import empty_tables
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +28,21 @@ def anyio_backend() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     # The apps under test leave logging to pytest, which captures records with a handler of
     # its own: create_app's configuration would replace it. The tests of the service's logging
-    # configure it themselves (test_observability.py).
+    # configure it themselves (test_logs.py).
     os.environ.setdefault("LOG_CONFIGURE", "false")
+    config.addinivalue_line(
+        "markers",
+        "through_poolers: the test's app also runs behind each transaction pooler the database "
+        "can have in front of it (support/dialect.py: POOLERS)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test marked `through_poolers` runs once as it is and once behind each pooler, whose
+    # name ends its id (`[pgbouncer]`): the `pooler` its app's settings are made for.
+    marked = metafunc.definition.get_closest_marker("through_poolers") is not None
+    if marked and POOLERS and "pooler" in metafunc.fixturenames:
+        metafunc.parametrize("pooler", [None, *POOLERS], ids=["direct", *POOLERS])
 
 
 @pytest.fixture(scope="session")
@@ -43,21 +53,36 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def migrate(url: str) -> None:
-    """Create the schema the documented way: Alembic's `upgrade head`, here in-process."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
-    command.upgrade(config, "head")
+@pytest.fixture(scope="session")
+def poolers() -> Iterator[dict[str, Pooler]]:
+    """Every transaction pooler the database can have, running in front of the test server from
+    the first test that asks for one to the end of the run."""
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(start()) for name, start in POOLERS.items()}
 
 
 @pytest.fixture
-async def served(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+def pooler() -> str | None:
+    """The transaction pooler between the app and the database: none, unless the test is marked
+    `through_poolers` and runs behind one."""
+    return None
+
+
+@pytest.fixture
+def app_settings(database_url: str, pooler: str | None, request: pytest.FixtureRequest) -> Settings:
+    """The app's default settings for the test database, reached directly or through `pooler`."""
+    if pooler is None:
+        return Settings(database_url=database_url)
+    # Asked for only here: a run without a test behind a pooler starts none.
+    running: dict[str, Pooler] = request.getfixturevalue("poolers")
+    return running[pooler].settings_for(database_url)
+
+
+@pytest.fixture
+async def served(app_settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with default settings, on empty tables."""
-    async with serve(Settings(database_url=database_url)) as (app, client):
-        # Children first: order lines refer to items.
-        await execute(
-            app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders", "DELETE FROM items"
-        )
+    async with serve(app_settings) as (app, client):
+        await empty_tables(app)
         yield app, client
 
 
@@ -69,11 +94,3 @@ def app(served: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
 @pytest.fixture
 def client(served: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
     return served[1]
-
-
-@pytest.fixture
-async def no_orders_left(app: FastAPI) -> AsyncIterator[None]:
-    """For tests that place orders: order lines refer to items, and later tests empty the items
-    table, so no order may remain after the test."""
-    yield
-    await execute(app.state.engine, "DELETE FROM order_lines", "DELETE FROM orders")

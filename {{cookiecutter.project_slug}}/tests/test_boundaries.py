@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .support.project import PROJECT_ROOT
 
 
 def test_the_import_contracts_are_kept() -> None:

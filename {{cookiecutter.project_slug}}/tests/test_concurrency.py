@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from .support.helpers import create, gather, stored_items
 
-pytestmark = pytest.mark.anyio
+# Also behind a transaction pooler, where the database can have one (conftest.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.through_poolers]
 
 
 async def test_concurrent_writers_and_readers_all_succeed_and_every_write_is_kept(

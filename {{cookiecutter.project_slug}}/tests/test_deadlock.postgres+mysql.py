@@ -19,10 +19,10 @@ from {{ cookiecutter.project_slug }}.errors import DEADLOCK_DETAIL
 from .support.database import execute, held_transaction, open_engine
 from .support.dialect import DEADLOCK_CODE, DEADLOCK_SURVIVOR_SQL, LOCK_WAITERS_SQL
 from .support.helpers import assert_ordinary_requests_succeed, create, stored_items
-from .test_observability import captured, sample
+from .support.log_capture import captured
+from .support.metric_samples import sample
 
-# Order lines refer to items: none may outlive a test (conftest.py).
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_orders_left")]
+pytestmark = pytest.mark.anyio
 
 STOCK = 10
 # Items the test's transaction changes besides B, so that it is the heavier one (a database
@@ -31,8 +31,8 @@ FILLERS = 5
 # Seconds the order may take to start waiting for B's lock.
 WAITING_TIMEOUT = 10
 # Seconds from the test's request for A to the order's answer: the database finds the cycle at
-# once or after a second or so (dialect.py says how it picks the order); the order's lock
-# timeout is 10 s.
+# once or after a second or so (support/dialect.py says how it picks the order); the order's
+# lock timeout is 10 s.
 # The server also bounds the test's own lock wait (DEADLOCK_SURVIVOR_SQL): a worker thread
 # blocked in it (sync services) is beyond fail_after's reach.
 ANSWER_TIMEOUT = 20

@@ -19,11 +19,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Err
 
-from {{ cookiecutter.project_slug }}.database.base import load_all_models
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .support.database import execute, open_engine
+from .support.tables import empty_database
 from .support.uvicorn_server import uvicorn_in_thread
 
 EXAMPLES_PER_OPERATION = 8
@@ -69,25 +68,14 @@ CONFIG = {
 @pytest.fixture(scope="module")
 def base_url(database_url: str) -> Iterator[str]:
     app = create_app(Settings(database_url=database_url))
-    try:
-        with uvicorn_in_thread(app) as url:
-            yield url
-            assert app.state.engine.pool.checkedout() == 0
-    finally:
-        # The orders left behind refer to items, which other tests empty directly.
-        anyio.run(empty_tables, database_url)
+    with uvicorn_in_thread(app) as url:
+        yield url
+        assert app.state.engine.pool.checkedout() == 0
 
 
 def load_schema(base_url: str) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict(CONFIG)
     return schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
-
-
-async def empty_tables(database_url: str) -> None:
-    """Delete every row of every table, children first."""
-    tables = reversed(load_all_models().sorted_tables)
-    async with open_engine(database_url) as engine:
-        await execute(engine, *(f"DELETE FROM {table.name}" for table in tables))
 
 
 def test_no_generated_request_gets_a_server_error(base_url: str) -> None:
@@ -133,7 +121,7 @@ def test_operations_on_the_rows_they_created_get_no_server_error(
         def setup(self) -> None:
             # Hypothesis replays the start of earlier scenarios and expects the same choices:
             # each scenario's responses must depend on its own requests only.
-            anyio.run(empty_tables, database_url)
+            anyio.run(empty_database, database_url)
 
         def after_call(self, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
             super().after_call(response, case)

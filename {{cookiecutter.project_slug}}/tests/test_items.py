@@ -5,15 +5,9 @@ import pytest
 from fastapi import FastAPI
 
 from .support.database import execute
+from .support.helpers import create
 
 pytestmark = pytest.mark.anyio
-
-
-async def create(client: httpx.AsyncClient, name: str, quantity: int = 0) -> dict[str, object]:
-    response = await client.post("/items", json={"name": name, "quantity": quantity})
-    assert response.status_code == 201, response.text
-    body: dict[str, object] = response.json()
-    return body
 
 
 async def test_create_returns_the_stored_item(client: httpx.AsyncClient) -> None:

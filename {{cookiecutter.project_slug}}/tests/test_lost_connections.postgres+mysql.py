@@ -6,12 +6,12 @@ import time
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client import REGISTRY
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.dialect import kill_other_connections
 from .support.helpers import gather
+from .support.metric_samples import sample
 from .support.serving import serve
 from .support.tcp_proxy import TcpProxy
 
@@ -28,10 +28,6 @@ async def test_connections_killed_by_the_server_are_replaced(
     statuses = [(await client.get("/items")).status_code for _ in range(20)]
 
     assert statuses == [200] * 20
-
-
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_connections_killed_by_the_server_are_counted_as_replaced(

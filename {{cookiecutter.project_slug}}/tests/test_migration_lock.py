@@ -24,9 +24,9 @@ from sqlalchemy import NullPool
 
 from {{ cookiecutter.project_slug }}.settings import get_settings
 
-from .conftest import PROJECT_ROOT
 from .support.database import execute, open_engine
 from .support.dialect import created_database
+from .support.project import PROJECT_ROOT
 
 UPGRADES = 4
 # Long enough for every upgrade to reach the schema while the first is still migrating.

@@ -16,8 +16,7 @@ from {{ cookiecutter.project_slug }}.orders.schemas import MAX_ORDER_LINES
 from .support.database import execute
 from .support.helpers import create, gather, stored_items
 
-# Order lines refer to items: none may outlive a test (conftest.py).
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_orders_left")]
+pytestmark = pytest.mark.anyio
 
 # Concurrency is bounded so the suite stays fast: this many rounds of this many requests.
 ROUNDS = 5

@@ -11,7 +11,8 @@ import pytest
 
 from .support.helpers import assert_ordinary_requests_succeed
 
-pytestmark = pytest.mark.anyio
+# Also behind a transaction pooler, where the database can have one (conftest.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.through_poolers]
 
 
 async def test_integer_out_of_range_is_a_clean_422_and_later_requests_succeed(

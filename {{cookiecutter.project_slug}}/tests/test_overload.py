@@ -8,9 +8,10 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .support.database import execute, open_engine, uncommitted_write
+from .support.database import open_engine, uncommitted_write
 from .support.helpers import create, gather, stored_items
 from .support.serving import serve
+from .support.tables import empty_tables
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +30,7 @@ async def test_overload_queues_requests_instead_of_failing_them(
 ) -> None:
     settings = Settings(database_url=database_url, **overrides)
     async with serve(settings) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         seed = await create(client, "seed")
         requests = []
         for number in range(150):
@@ -55,7 +56,7 @@ async def test_requests_wait_for_a_database_slot_not_inside_the_pool(database_ur
     settings = Settings(database_url=database_url, pool_size=1, pool_timeout=0.2)
     responses: list[httpx.Response] = []
     async with serve(settings) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+        await empty_tables(app)
         item = await create(client, "bolt")
         lock = f"UPDATE items SET quantity = 1 WHERE id = {item['id']}"
 

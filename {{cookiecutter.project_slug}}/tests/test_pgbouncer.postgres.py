@@ -2,29 +2,28 @@
 
 Behind a transaction pooler consecutive transactions of one client connection may run on
 different server connections, so nothing may rely on a server-side prepared statement outliving
-its transaction. The session convention's own tests run here again, through PgBouncer; the
-negative control shows that the same traffic fails without the setting.
+its transaction. The session convention's own tests run again through PgBouncer (those marked
+`through_poolers`: test_convention_behaviour.py, test_out_of_range.py, test_concurrency.py, as
+`[pgbouncer]`); here, mixed traffic succeeds through it, and the negative control shows that the
+same traffic fails without the setting.
 """
 
 import logging
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from fastapi import FastAPI
 from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from . import test_concurrency, test_out_of_range, test_session_convention
 from .support.database import execute
 from .support.pgbouncer import PgBouncer
-from .support.pgbouncer import pgbouncer as pgbouncer
-from .support.serving import serve
+from .support.serving import Pooler, serve
+from .support.tables import empty_tables
 
 pytestmark = pytest.mark.anyio
 
@@ -38,23 +37,13 @@ ROUNDS = 2
 # What the drivers say when a prepared statement is missing, already there, or another one.
 PREPARED_STATEMENT_ERRORS = ("prepared statement", "_pg3_", "__asyncpg_stmt_")
 
-# The session convention's tests, collected here again so they run through PgBouncer: the
-# `served` fixture below hands them an app behind it.
-for _module in (test_session_convention, test_out_of_range, test_concurrency):
-    for _name, _test in vars(_module).items():
-        if _name.startswith("test_"):
-            globals()[_name] = _test
-
 
 @pytest.fixture
-async def served(
-    database_url: str, pgbouncer: PgBouncer
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The app with DATABASE_POOLER=pgbouncer, talking to PgBouncer, on an empty items table."""
-    settings = Settings(database_url=pgbouncer.url_for(database_url), database_pooler="pgbouncer")
-    async with serve(settings) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
-        yield app, client
+def pgbouncer(poolers: dict[str, Pooler]) -> PgBouncer:
+    """The run's PgBouncer, the one the tests marked `through_poolers` run behind."""
+    bouncer = poolers["pgbouncer"]
+    assert isinstance(bouncer, PgBouncer)
+    return bouncer
 
 
 async def mixed_traffic(settings: Settings, direct_url: str) -> tuple[Counter[int], set[str]]:
@@ -64,7 +53,7 @@ async def mixed_traffic(settings: Settings, direct_url: str) -> tuple[Counter[in
     acknowledged: set[str] = set()
     # Seeded through a direct connection, so the seeding cannot trip over the pooler.
     async with serve(Settings(database_url=direct_url)) as (direct, _):
-        await execute(direct.state.engine, "DELETE FROM items")
+        await empty_tables(direct)
         for number in range(10):
             await execute(
                 direct.state.engine,

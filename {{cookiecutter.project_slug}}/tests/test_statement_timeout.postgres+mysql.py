@@ -1,8 +1,7 @@
 """The statement timeout: a unit of work whose statement runs past `statement_timeout` is
 stopped by the server, rolled back and answered 503, and the service is healthy after it.
-(The lock-wait timeout, which every database has, is tested in test_observability.)"""
+(The lock-wait timeout, which every database has, is tested in test_lock_timeout.py.)"""
 
-import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +9,6 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client import REGISTRY
 
 from {{ cookiecutter.project_slug }}.errors import TIMEOUT_DETAIL
 from {{ cookiecutter.project_slug }}.settings import Settings
@@ -18,8 +16,10 @@ from {{ cookiecutter.project_slug }}.settings import Settings
 from .support.database import add_slow_route
 from .support.dialect import SLEEP_SQL, STATEMENT_TIMEOUT_CODES
 from .support.helpers import assert_ordinary_requests_succeed
+from .support.log_capture import captured
+from .support.metric_samples import sample
 from .support.serving import serve
-from .test_observability import Capture, empty_tables
+from .support.tables import empty_tables
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +27,7 @@ SLOW_SECONDS = 2
 
 
 def timeouts() -> float:
-    return REGISTRY.get_sample_value("db_client_rollbacks_total", {"cause": "timeout"}) or 0.0
+    return sample("db_client_rollbacks_total", cause="timeout")
 
 
 @asynccontextmanager
@@ -47,15 +47,11 @@ async def slow_route_served(
 
 async def test_a_statement_past_the_statement_timeout_gets_a_503(database_url: str) -> None:
     async with slow_route_served(database_url, statement_timeout=0.5) as (app, client):
-        capture = Capture()
-        logging.getLogger().addHandler(capture)
-        try:
+        async with captured() as capture:
             before = timeouts()
             started = time.monotonic()
             response = await client.post("/slow")
             elapsed = time.monotonic() - started
-        finally:
-            logging.getLogger().removeHandler(capture)
 
         assert response.status_code == 503, response.text
         assert response.json() == {"detail": TIMEOUT_DETAIL}

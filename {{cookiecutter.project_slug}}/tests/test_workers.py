@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import NullPool
 
-from .conftest import PROJECT_ROOT, migrate
 from .support.database import execute, open_engine
 from .support.dialect import count_other_connections, created_database
+from .support.project import PROJECT_ROOT, migrate
 from .support.uvicorn_server import Uvicorn, running_uvicorn
 
 pytestmark = pytest.mark.anyio

@@ -8,6 +8,7 @@ import anyio
 
 from .database_server import created_database as created_server_database
 from .database_server import execute_on_server
+from .serving import StartPooler
 
 
 def created_database(_directory: Path) -> AbstractContextManager[str]:
@@ -47,6 +48,8 @@ async def count_other_connections(database_url: str) -> int | None:
     return int(rows[0][0])
 
 
+# The service runs behind no transaction pooler on MySQL: every test reaches the server itself.
+POOLERS: dict[str, StartPooler] = {}
 # The incident's failing write (an UPDATE past the 32-bit column): its rollback cause and code.
 INCIDENT_ROLLBACK = ("data_error", "1264")  # out of range value for column
 # The error code of a write refused by innodb_lock_wait_timeout, and of a statement past

@@ -1,11 +1,13 @@
 """What the tests need to know of PostgreSQL: how a database of the test run's own is made and
-dropped, and how the server closes the service's connections."""
+dropped, how the server closes the service's connections, and the pooler it can run behind."""
 
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from .database_server import created_database as created_server_database
-from .database_server import execute_on_server
+from .database_server import execute_on_server, server_url
+from .pgbouncer import PgBouncer, running_pgbouncer
+from .serving import StartPooler
 
 
 def created_database(_directory: Path) -> AbstractContextManager[str]:
@@ -34,6 +36,14 @@ async def count_other_connections(database_url: str) -> int | None:
     return int(rows[0][0])
 
 
+def pgbouncer_in_front() -> AbstractContextManager[PgBouncer]:
+    """PgBouncer in transaction pool mode, in front of the test server."""
+    return running_pgbouncer(server_url())
+
+
+# The transaction poolers the service can run behind (DATABASE_POOLER): the tests marked
+# `through_poolers` run once more behind each (conftest.py).
+POOLERS: dict[str, StartPooler] = {"pgbouncer": pgbouncer_in_front}
 # The incident's failing write (an UPDATE past the 32-bit column): its rollback cause and code.
 INCIDENT_ROLLBACK = ("data_error", "22003")  # integer out of range
 # The error code of a write refused by lock_timeout, and of a statement past statement_timeout.

@@ -5,6 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .serving import StartPooler
+
 
 @contextmanager
 def created_database(directory: Path) -> Iterator[str]:
@@ -17,6 +19,8 @@ async def count_other_connections(_database_url: str) -> int | None:
     return None
 
 
+# No server, so no transaction pooler in front of one: every test opens the file itself.
+POOLERS: dict[str, StartPooler] = {}
 # SQLite's integers do not overflow: its incident is the quantity's CHECK constraint.
 INCIDENT_ROLLBACK = ("integrity", "SQLITE_CONSTRAINT_CHECK")
 # A write that waited past the busy timeout (lock_timeout) for another writer.

@@ -1,5 +1,5 @@
-"""Helpers of the test modules: concurrent requests, items made through the API, and what the
-database holds."""
+"""Helpers of the test modules: concurrent requests, items made through the API, the incident's
+failing request, and what the database holds."""
 
 from typing import Any
 
@@ -8,8 +8,11 @@ import httpx
 from fastapi import FastAPI
 
 from .database import execute
+from .dialect import INCIDENT_ROLLBACK
 
 ORDINARY_REQUESTS_AFTER_A_FAILURE = 20
+# The largest quantity the 32-bit column holds.
+INTEGER_MAX = 2**31 - 1
 
 
 async def gather(*requests: Any) -> list[httpx.Response]:
@@ -25,11 +28,29 @@ async def gather(*requests: Any) -> list[httpx.Response]:
     return [response for response in responses if response is not None]
 
 
+async def collect(responses: list[httpx.Response], request: Any) -> None:
+    """Send `request` and add its response to `responses`: a task of a task group, for a test
+    that looks at what has been answered while others still wait."""
+    responses.append(await request)
+
+
 async def create(client: httpx.AsyncClient, name: str, quantity: int = 0) -> dict[str, Any]:
     response = await client.post("/items", json={"name": name, "quantity": quantity})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def incident(client: httpx.AsyncClient) -> httpx.Response:
+    """The incident's failing unit of work: a write the database refuses (out of range, or
+    a CHECK where integers cannot overflow), after an item that it will refuse for was made."""
+    cause, _ = INCIDENT_ROLLBACK
+    await create(client, "bolt", quantity=10 if cause == "integrity" else INTEGER_MAX - 10)
+    return await client.post(
+        "/items/adjust-quantity",
+        json={"name_prefix": "bolt", "delta": -100 if cause == "integrity" else 100},
+        headers={"X-Request-ID": "incident-1"},
+    )
 
 
 async def stored_items(app: FastAPI) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """A real PgBouncer in transaction pool mode, in front of the test PostgreSQL server.
 
-The `pgbouncer` fixture (session scope) starts one on a free 127.0.0.1 port and stops it
-afterwards. Without the `pgbouncer` binary its tests are skipped, or fail when CI is set
-(CI installs it: `apt-get install -y pgbouncer`). PgBouncer refuses to run as root: as root it
+`running_pgbouncer` starts one on a free 127.0.0.1 port and stops it afterwards; the suite runs
+one for the whole run (dialect.py's POOLERS, conftest.py's `poolers`). Without the `pgbouncer`
+binary its tests are skipped, or fail when CI is set (CI installs it:
+`apt-get install -y pgbouncer`). PgBouncer refuses to run as root: as root it
 runs as the `postgres` user, which then owns its directory (ini, auth file, pid file, log).
 """
 
@@ -22,7 +23,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from .database_server import DEFAULT_SERVER_URL
+from {{ cookiecutter.project_slug }}.settings import Settings
+
 from .ports import free_port
 
 # Transaction pool mode: a server connection belongs to a client for one transaction only.
@@ -62,6 +64,10 @@ class PgBouncer:
         """The same database, user and driver as `database_url`, reached through PgBouncer."""
         url = make_url(database_url).set(host="127.0.0.1", port=self.port)
         return url.render_as_string(hide_password=False)
+
+    def settings_for(self, database_url: str) -> Settings:
+        """The app's default settings through PgBouncer, with DATABASE_POOLER=pgbouncer."""
+        return Settings(database_url=self.url_for(database_url), database_pooler="pgbouncer")
 
 
 def accepts_connections(port: int) -> bool:
@@ -152,10 +158,3 @@ def running_pgbouncer(server_url: str, *, pool_size: int = POOL_SIZE) -> Iterato
     finally:
         stop(directory / "pgbouncer.pid")
         shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def pgbouncer() -> Iterator[PgBouncer]:
-    """One PgBouncer for the test run, in front of the server the tests' databases are on."""
-    with running_pgbouncer(os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)) as bouncer:
-        yield bouncer

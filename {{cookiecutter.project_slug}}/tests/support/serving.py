@@ -3,14 +3,31 @@
 import gc
 import inspect
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractContextManager, asynccontextmanager
+from typing import Any, Protocol
 
 import httpx
 from fastapi import FastAPI
 
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
+
+
+class Pooler(Protocol):
+    """A transaction pooler running in front of the test server."""
+
+    def url_for(self, database_url: str) -> str:
+        """The same database, user and driver as `database_url`, reached through the pooler."""
+        ...
+
+    def settings_for(self, database_url: str) -> Settings:
+        """The app's default settings for `database_url` reached through the pooler, with the
+        setting that tells the service it is behind one."""
+        ...
+
+
+# How a test database's dialect module starts a pooler it can have (dialect.py: POOLERS).
+StartPooler = Callable[[], AbstractContextManager[Pooler]]
 
 
 class SessionsLeftOpen:

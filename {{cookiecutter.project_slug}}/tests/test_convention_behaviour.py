@@ -1,4 +1,6 @@
-"""The session convention: a request that fails inside the database leaves nothing behind.
+"""The session convention in behaviour: a request that fails inside the database leaves nothing
+behind, and a write is committed before its response starts. These tests drive the running
+service; its static guard, which reads the source, is test_convention_static.py.
 
 The incident this guards against: sessions were handed out without rollback or close, one
 `integer out of range` left a failed transaction behind, and every later request that got that
@@ -18,8 +20,10 @@ from {{ cookiecutter.project_slug }}.settings import Settings
 from .support.database import execute
 from .support.helpers import assert_ordinary_requests_succeed, create
 from .support.serving import serve
+from .support.tables import empty_tables
 
-pytestmark = pytest.mark.anyio
+# Also behind a transaction pooler, where the database can have one (conftest.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.through_poolers]
 
 
 async def test_constraint_violation_is_a_clean_409_and_later_requests_succeed(
@@ -60,13 +64,13 @@ async def test_http_exception_after_a_flush_rolls_the_flushed_change_back(
     ],
 )
 async def test_a_write_is_committed_before_its_response_starts(
-    database_url: str, method: str, path: str, body: dict[str, Any] | None
+    app_settings: Settings, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     """Code after the session dependency's `yield` runs after the response is sent: a commit
     there could fail after the client was told it succeeded. The unit of work commits first."""
     events: list[str] = []
-    async with serve(Settings(database_url=database_url)) as (app, client):
-        await execute(app.state.engine, "DELETE FROM items")
+    async with serve(app_settings) as (app, client):
+        await empty_tables(app)
         item = await create(client, "bolt")
         # The engine's own COMMIT, as the database gets it; the sync engine under an async one.
         engine = getattr(app.state.engine, "sync_engine", app.state.engine)

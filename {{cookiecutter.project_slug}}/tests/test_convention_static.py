@@ -1,4 +1,5 @@
-"""The session convention guards itself: these tests read the service's own source with `ast`.
+"""The session convention's static guard: these tests read the service's own source with `ast`
+(what the running service does is tested in test_convention_behaviour.py).
 
 They fail, naming the file and line, when
 - code outside `database/session.py` creates an engine or a session: it is the one session
@@ -19,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# Its own, not support/'s: the guard imports nothing but the standard library, so the
+# template's suite can load this file alone from a mutated copy and run it there.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT_ROOT / "src" / "{{ cookiecutter.project_slug }}"
 TRANSACTION_STYLE = "{{ cookiecutter.transaction_style }}"
