@@ -82,7 +82,7 @@ def http_exception_in_orders_services(variant: Variant, package: Path) -> tuple[
     module = "orders/services.py"
     path = package / module
     statement = 'raise HTTPException(409, "Order already cancelled.")'
-    line = insert_after(path, "raise ConflictError(", statement)
+    line = insert_after(path, "raise OrderAlreadyCancelledError(", statement)
     path.write_text("from fastapi import HTTPException\n" + path.read_text("utf-8"), "utf-8")
     return module, line + 1
 
