@@ -89,13 +89,20 @@ def change_template(template: Path) -> None:
     package = source / "src" / "{{cookiecutter.project_slug}}"
     settings = package / "settings.py"
     text = settings.read_text(encoding="utf-8")
-    assert "    echo: bool = False\n" in text
-    settings.write_text(
-        text.replace("    echo: bool = False\n", f"    echo: bool = False\n{NEW_SETTING}\n"),
-        encoding="utf-8",
-    )
+    anchor = "    log_configure: bool = True\n"
+    assert anchor in text
+    settings.write_text(text.replace(anchor, f"{anchor}{NEW_SETTING}\n"), encoding="utf-8")
+    # A setting is documented where every setting is (the service's test_settings_documented).
     example = source / ".env.example"
     example.write_text(example.read_text(encoding="utf-8") + "AUDIT_LOG=false\n", encoding="utf-8")
+    readme = source / "README.md"
+    row = "| `LOG_CONFIGURE` |"
+    text = readme.read_text(encoding="utf-8")
+    assert text.count(row) == 1
+    readme.write_text(
+        text.replace(row, "| `AUDIT_LOG` | `false` | log every change (an example) |\n" + row),
+        encoding="utf-8",
+    )
     session = package / SESSION_MODULE
     first, rest = session.read_text(encoding="utf-8").split("\n", 1)
     assert first.startswith('"""') and first != NEW_DOCSTRING

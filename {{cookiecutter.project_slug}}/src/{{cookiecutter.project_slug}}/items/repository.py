@@ -36,7 +36,7 @@ async def lock_items(session: AsyncSession, item_ids: Sequence[int]) -> dict[int
         .where(Item.id.in_(item_ids))
         .order_by(Item.id)
         .with_for_update()
-        # The locking read returns the latest committed stock: it must replace whatever an
+        # The locking read returns the latest stored stock: it must replace whatever an
         # earlier statement of this session may have loaded.
         .execution_options(populate_existing=True),
     )
