@@ -8,6 +8,7 @@ it depended on them. These tests read the suite's own source with `ast`.
 
 import ast
 from collections.abc import Iterator
+from pathlib import Path
 
 from .support.project import PROJECT_ROOT
 
