@@ -10,8 +10,9 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
-PROJECT_ROOT = TESTS.parent
+from .support.project import PROJECT_ROOT
+
+TESTS = PROJECT_ROOT / "tests"
 
 
 def suite_modules() -> list[Path]:
