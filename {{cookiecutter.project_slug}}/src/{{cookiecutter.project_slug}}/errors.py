@@ -8,6 +8,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import metrics
+from .auth.errors import (
+    AuthError,
+    InsufficientScopeError,
+    KeySetUnavailableError,
+    MalformedRequestError,
+    MissingTokenError,
+)
 from .database.capacity import CapacityTimeoutError
 from .database.errors import failure_of
 from .database.failures import DatabaseFailure, Failure
@@ -64,6 +72,7 @@ CLIENT_ERRORS: tuple[type[BaseException], ...] = (
     HTTPException,
     RequestValidationError,
     ServiceError,
+    AuthError,
 )
 
 
@@ -151,6 +160,41 @@ async def handle_service_error(request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(body, status_code=domain_error_status(exc))
 
 
+def www_authenticate(exc: AuthError) -> str:
+    """The challenge of RFC 6750: no error code when no token was sent."""
+    if isinstance(exc, MissingTokenError):
+        return "Bearer"
+    if isinstance(exc, MalformedRequestError):
+        return f'Bearer error="invalid_request", error_description="{exc.description}"'
+    if isinstance(exc, InsufficientScopeError):
+        return (
+            f'Bearer error="insufficient_scope", error_description="{exc.description}", '
+            f'scope="{" ".join(exc.needed)}"'
+        )
+    return f'Bearer error="invalid_token", error_description="{exc.description}"'
+
+
+async def handle_auth_error(request: Request, exc: Exception) -> JSONResponse:
+    """A request refused for its credentials, before any database work (auth/)."""
+    assert isinstance(exc, AuthError)
+    if request.app.state.settings.metrics_enabled:
+        metrics.AUTH_REJECTED_REQUESTS.labels(exc.reason).inc()
+    if isinstance(exc, KeySetUnavailableError):
+        logger.warning("token not verified: the identity provider's keys are unavailable")
+        return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, exc.description)
+    if isinstance(exc, InsufficientScopeError):
+        status_code = status.HTTP_403_FORBIDDEN
+    elif isinstance(exc, MalformedRequestError):
+        status_code = status.HTTP_400_BAD_REQUEST
+    else:
+        status_code = status.HTTP_401_UNAUTHORIZED
+    return JSONResponse(
+        {"detail": exc.description},
+        status_code=status_code,
+        headers={"WWW-Authenticate": www_authenticate(exc)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
@@ -158,3 +202,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OSError, handle_connection_error)
     app.add_exception_handler(CapacityTimeoutError, handle_capacity_timeout)
     app.add_exception_handler(ServiceError, handle_service_error)
+    app.add_exception_handler(AuthError, handle_auth_error)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import StatementError
 
-from .request_context import request_id_var
+from .request_context import caller_var, request_id_var
 from .settings import Settings
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -42,6 +42,10 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id is not None:
             entry["request_id"] = request_id
+        caller = caller_var.get()
+        if caller is not None:
+            # Who the token speaks for, never the token: it is a credential.
+            entry["user.id"], entry["oauth.client_id"] = caller
         for key, value in vars(record).items():
             if key not in RECORD_ATTRIBUTES and value is not None:
                 entry[key] = value

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import health, metrics
+from .auth.tokens import create_token_verifier
 from .database.capacity import create_database_slots
 from .database.dialect import check_connection_budget
 from .database.engine import dispose
@@ -29,6 +30,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Every uvicorn worker runs the lifespan after it has started, so each has an engine and
     # pool of its own: no connection is ever shared across fork.
     settings: Settings = app.state.settings
+    app.state.token_verifier = create_token_verifier(
+        settings, metrics_enabled=settings.metrics_enabled
+    )
     engine = create_engine_from_settings(settings, metrics_enabled=settings.metrics_enabled)
     app.state.engine = engine
     app.state.probe_engine = create_probe_engine(settings)
@@ -47,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await dispose(app.state.probe_engine)
         if settings.metrics_enabled:
             forget_pool(capacity=settings.pool_capacity)
+            metrics.AUTH_DISABLED.set(0)
             metrics.mark_process_dead()
 
 

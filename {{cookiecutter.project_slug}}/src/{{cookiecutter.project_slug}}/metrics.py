@@ -88,6 +88,21 @@ DB_ROLLBACKS = Counter(
 for _cause in ROLLBACK_CAUSES:
     DB_ROLLBACKS.labels(_cause)  # every cause is exported from the start, at 0
 
+# Why requests were refused before any work (auth/errors.py's reasons).
+AUTH_REJECTION_REASONS = ("missing", "malformed", "invalid", "expired", "scope", "unavailable")
+AUTH_REJECTED_REQUESTS = Counter(
+    "auth_rejected_requests",
+    "Requests refused for their credentials, by reason.",
+    ["reason"],
+)
+for _reason in AUTH_REJECTION_REASONS:
+    AUTH_REJECTED_REQUESTS.labels(_reason)
+AUTH_DISABLED = Gauge(
+    "auth_disabled",
+    "1 while the service runs with AUTH_DISABLED=true: every request as the local principal.",
+    multiprocess_mode="max",
+)
+
 router = APIRouter(include_in_schema=False)
 
 

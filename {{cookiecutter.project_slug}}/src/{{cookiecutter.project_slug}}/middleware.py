@@ -16,7 +16,7 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
-from .request_context import request_id_var
+from .request_context import caller_var, request_id_var
 
 REQUEST_ID_HEADER = b"x-request-id"
 # Taken from the client when it is a sane token: what common generators produce (UUIDs with or
@@ -63,6 +63,8 @@ class RequestContextMiddleware:
             return
         request_id = incoming_request_id(scope) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # Set by the auth dependency once the token is verified; until then nobody is known.
+        caller_token = caller_var.set(None)
         header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         started = time.perf_counter()
         status_code = 0
@@ -85,6 +87,7 @@ class RequestContextMiddleware:
             raise
         # The latency the client saw: up to the last byte, not the dependency clean-up after it.
         self.record(scope, status_code, (finished or time.perf_counter()) - started)
+        caller_var.reset(caller_token)
         request_id_var.reset(token)
 
     def record(self, scope: Scope, status_code: int, duration: float) -> None:

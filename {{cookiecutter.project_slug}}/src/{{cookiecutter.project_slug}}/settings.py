@@ -6,12 +6,13 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from .auth.settings import AuthSettings
 from .database.dialect import DialectSettings
 
 
-class Settings(DialectSettings):
+class Settings(DialectSettings, AuthSettings):
     """The service's settings: the database's (database/settings.py and the dialect module's),
-    and those of the HTTP layer below."""
+    the identity provider's (auth/settings.py), and those of the HTTP layer below."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 

@@ -7,7 +7,7 @@ Each query in `repository.py` says what it loads.
 
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database.base import Base
@@ -18,10 +18,18 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+# The longest `sub` kept: identity providers issue ids of up to 255 characters (OpenID Connect).
+OWNER_MAX_LENGTH = 255
+
+
 class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The `sub` of the principal that placed it: only that principal sees it. Indexed: every
+    # query filters on it. The empty default is nobody's: orders from before access control,
+    # or a row inserted by hand, are seen by no principal rather than refused by the database.
+    owner: Mapped[str] = mapped_column(String(OWNER_MAX_LENGTH), index=True, server_default="")
     # A VARCHAR with a CHECK, not a native ENUM type: adding a status is then a plain migration
     # on every database.
     status: Mapped[OrderStatus] = mapped_column(

@@ -21,27 +21,33 @@ from .models import Order, OrderStatus
 from .schemas import OrderCreate, OrderLineCreate, OrderPage, OrderRead
 
 
-async def place_order(session: AsyncSession, data: OrderCreate) -> Order:
+async def place_order(session: AsyncSession, data: OrderCreate, *, owner: str) -> Order:
     """Take every line's quantity from stock and store the order: all of it, or nothing."""
     await _take_stock(session, data.lines)
-    order = await repository.add_order(session, data.lines)
+    order = await repository.add_order(session, data.lines, owner=owner)
     await session.commit()
     return order
 
 
-async def get_order(session: AsyncSession, order_id: int) -> Order:
+async def get_order(session: AsyncSession, order_id: int, *, owner: str) -> Order:
     await begin_read_only(session)
-    order = await _existing_order(session, order_id)
+    order = await _existing_order(session, order_id, owner=owner)
     # Ending the read-only unit of work returns the connection before the response is built.
     await session.commit()
     return order
 
 
-async def list_orders(session: AsyncSession, *, page: int, page_size: int) -> OrderPage:
+async def list_orders(
+    session: AsyncSession,
+    *,
+    owner: str,
+    page: int,
+    page_size: int,
+) -> OrderPage:
     offset = offset_of(page, page_size)
     await begin_read_only(session)
-    orders = await repository.list_orders(session, offset=offset, limit=page_size)
-    total = await repository.count_orders(session)
+    orders = await repository.list_orders(session, owner=owner, offset=offset, limit=page_size)
+    total = await repository.count_orders(session, owner=owner)
     await session.commit()
     return OrderPage(
         orders=[OrderRead.model_validate(order) for order in orders],
@@ -51,10 +57,10 @@ async def list_orders(session: AsyncSession, *, page: int, page_size: int) -> Or
     )
 
 
-async def cancel_order(session: AsyncSession, order_id: int) -> Order:
+async def cancel_order(session: AsyncSession, order_id: int, *, owner: str) -> Order:
     """Give the order's stock back, once: the order's row lock makes a second cancel wait for
     the first, then see it."""
-    order = await _existing_order(session, order_id, for_update=True)
+    order = await _existing_order(session, order_id, owner=owner, for_update=True)
     if order.status == OrderStatus.CANCELLED:
         raise OrderAlreadyCancelledError(order_id)
     await items_repository.lock_items(session, sorted(line.item_id for line in order.lines))
@@ -82,9 +88,10 @@ async def _existing_order(
     session: AsyncSession,
     order_id: int,
     *,
+    owner: str,
     for_update: bool = False,
 ) -> Order:
-    order = await repository.get_order(session, order_id, for_update=for_update)
+    order = await repository.get_order(session, order_id, owner=owner, for_update=for_update)
     if order is None:
         raise OrderNotFoundError(order_id)
     return order
