@@ -15,6 +15,12 @@ from fastapi import FastAPI
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.dialect import POOLERS, created_database
+from .support.identity_provider import (
+    IdentityProvider,
+    auth_environment,
+    running_identity_provider,
+    set_current,
+)
 from .support.project import migrate
 from .support.serving import Pooler, serve
 from .support.tables import empty_tables
@@ -43,6 +49,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marked = metafunc.definition.get_closest_marker("through_poolers") is not None
     if marked and POOLERS and "pooler" in metafunc.fixturenames:
         metafunc.parametrize("pooler", [None, *POOLERS], ids=["direct", *POOLERS])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def identity_provider() -> Iterator[IdentityProvider]:
+    """The identity provider every app under test trusts, as a deployed one trusts the team's:
+    its JWKS over real HTTP on a free local port. Its settings go into the environment, so every
+    Settings() and every uvicorn the tests start reads them."""
+    with running_identity_provider() as provider:
+        environment = auth_environment(provider)
+        previous = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        set_current(provider)
+        try:
+            yield provider
+        finally:
+            set_current(None)
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

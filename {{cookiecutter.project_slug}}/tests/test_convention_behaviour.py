@@ -19,6 +19,7 @@ from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.database import execute
 from .support.helpers import assert_ordinary_requests_succeed, create
+from .support.identity_provider import access_headers
 from .support.serving import serve
 from .support.tables import empty_tables
 
@@ -85,7 +86,9 @@ async def test_a_write_is_committed_before_its_response_starts(
             await app(scope, receive, send_and_record)
 
         transport = httpx.ASGITransport(app=app_recording_the_response)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as recording:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=access_headers()
+        ) as recording:
             response = await recording.request(method, path.format(id=item["id"]), json=body)
 
     assert response.status_code < 300, response.text

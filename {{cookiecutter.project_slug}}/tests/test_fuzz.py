@@ -4,9 +4,9 @@ The app runs under uvicorn in a thread, as in production; schemathesis generates
 from its OpenAPI schema with a fixed number of examples and a fixed seed, so runs repeat.
 
 Each operation is fuzzed on its own first, with ids it makes up: those seldom name a row. The
-stateful test then follows the schema's OpenAPI links (`links.py`): it creates items and
-orders, and reads, changes, deletes, orders, transfers and cancels the rows it created, so
-that every operation also runs on rows that exist.
+stateful test then follows the schema's OpenAPI links (each resource's `links.py`): it creates
+items and orders, and reads, changes, deletes, orders, transfers and cancels the rows it
+created, so that every operation also runs on rows that exist.
 """
 
 from collections import Counter
@@ -22,6 +22,7 @@ from schemathesis.core.result import Err
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
+from .support.identity_provider import access_headers
 from .support.tables import empty_database
 from .support.uvicorn_server import uvicorn_in_thread
 
@@ -74,7 +75,9 @@ def base_url(database_url: str) -> Iterator[str]:
 
 
 def load_schema(base_url: str) -> schemathesis.BaseSchema:
-    config = schemathesis.Config.from_dict(CONFIG)
+    # Every request with a valid token of every scope, as a client of the service sends them:
+    # the fuzzing reaches the operations, not only their 401s.
+    config = schemathesis.Config.from_dict({**CONFIG, "headers": access_headers()})
     return schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
 
 

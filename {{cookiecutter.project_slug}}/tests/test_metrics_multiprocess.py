@@ -13,6 +13,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from {{ cookiecutter.project_slug }}.logs import logging_config
 from {{ cookiecutter.project_slug }}.settings import Settings
 
+from .support.identity_provider import access_headers
 from .support.uvicorn_server import running_uvicorn
 
 # Requests sent to the two workers.
@@ -80,7 +81,7 @@ def test_two_workers_add_up_in_multiprocess_mode(database_url: str, tmp_path: Pa
         # accept it (a burst is drained by whichever worker wakes first).
         while sent < WORKER_REQUESTS or len(per_worker) < 2 or not all(per_worker):
             assert sent < 10 * WORKER_REQUESTS, per_worker
-            with httpx.Client(base_url=base) as one_off:
+            with httpx.Client(base_url=base, headers=access_headers()) as one_off:
                 created = one_off.post("/items", json={"name": f"mp-{run}-{sent}"})
             assert created.status_code == 201, created.text
             sent += 1

@@ -9,6 +9,7 @@ import pytest
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.helpers import create
+from .support.identity_provider import access_headers
 from .support.serving import serve
 from .support.tables import empty_tables
 
@@ -50,7 +51,9 @@ async def test_every_response_carries_a_request_id_errors_included(database_url:
         await empty_tables(app)
         item = await create(client, "bolt")
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as raw:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=access_headers()
+        ) as raw:
             responses = {
                 404: await raw.get("/items/987654"),
                 409: await raw.post("/items", json={"name": "bolt"}),

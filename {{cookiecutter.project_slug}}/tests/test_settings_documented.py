@@ -12,8 +12,8 @@ from pydantic.fields import FieldInfo
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# A README row: | `NAME` | `default` | meaning |
-README_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| `([^`]*)` \|", re.MULTILINE)
+# A README row: | `NAME` | `default` | meaning |, or | `NAME` | unset | meaning |
+README_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| `?([^`|]*?)`? \|", re.MULTILINE)
 ENV_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
 
 
@@ -22,7 +22,12 @@ def documented(text: str, pattern: re.Pattern[str]) -> dict[str, str]:
 
 
 def same_value(written: str, default: Any) -> bool:
-    """A written default (`30`, `true`, `json`) means the field's default value."""
+    """A written default (`30`, `true`, `json`, `RS256,ES256`; `unset` or nothing for None)
+    means the field's default value."""
+    if default is None:
+        return written in ("", "unset")
+    if isinstance(default, list):
+        return written.split(",") == [str(value) for value in default]
     if isinstance(default, bool):
         return written == str(default).lower()
     if isinstance(default, int | float):

@@ -17,6 +17,7 @@ from sqlalchemy import NullPool
 
 from .support.database import execute, open_engine
 from .support.dialect import count_other_connections, created_database
+from .support.identity_provider import access_headers
 from .support.project import PROJECT_ROOT, migrate
 from .support.uvicorn_server import Uvicorn, running_uvicorn
 
@@ -81,7 +82,7 @@ async def test_two_workers_serve_everything_then_drain_on_sigterm(
     statuses: Counter[int] = Counter()
     acknowledged: set[str] = set()
     peak = 0
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=access_headers()) as client:
         seed = (await client.post("/items", json={"name": "seed"})).json()
 
         async def one(number: int) -> None:
@@ -137,7 +138,12 @@ async def test_two_workers_serve_everything_then_drain_on_sigterm(
 
     limits = httpx.Limits(max_connections=WRITERS, max_keepalive_connections=WRITERS)
     async with (
-        httpx.AsyncClient(base_url=base_url, timeout=GRACE_SECONDS + 5, limits=limits) as client,
+        httpx.AsyncClient(
+            base_url=base_url,
+            timeout=GRACE_SECONDS + 5,
+            limits=limits,
+            headers=access_headers(),
+        ) as client,
         anyio.create_task_group() as writers,
     ):
         for _ in range(WRITERS):

@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
+from .identity_provider import access_headers
+
 
 class Pooler(Protocol):
     """A transaction pooler running in front of the test server."""
@@ -63,8 +65,11 @@ class SessionsLeftOpen:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The real app, started as a server would start it, and a client that talks to it.
+async def serve(
+    settings: Settings, *, headers: dict[str, str] | None = None
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The real app, started as a server would start it, and a client that talks to it, with a
+    valid token of every scope unless `headers` says otherwise.
 
     On the way out, every session the app opened must be closed, and no connection may be left
     checked out of the pool: a leak anywhere fails. A session dropped without being closed
@@ -77,7 +82,10 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncC
         left_open = SessionsLeftOpen(app.state.session_factory)
         app.state.session_factory = left_open
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        headers = access_headers() if headers is None else headers
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=headers
+        ) as client:
             yield app, client
         assert not left_open.sessions, f"{len(left_open.sessions)} session(s) never closed"
         leaked = app.state.engine.pool.checkedout()

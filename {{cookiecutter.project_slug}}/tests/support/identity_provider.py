@@ -1,0 +1,185 @@
+"""A stand-in for the team's identity provider: keys of its own, a JWKS served over real HTTP on
+a free local port, and access tokens (RFC 9068) signed with those keys.
+
+The service under test fetches the JWKS from it as it would from Keycloak or Auth0. Tests can
+rotate keys, take the key set down, make it answer garbage or answer slowly, and count how often
+it was asked.
+"""
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from {{ cookiecutter.project_slug }}.auth.principal import SCOPES
+
+ISSUER = "https://identity.test/realms/services"
+AUDIENCE = "{{ cookiecutter.project_slug }}"
+# Every scope an operation of the service asks for: a new resource's scopes join by themselves.
+ALL_SCOPES = tuple(SCOPES)
+
+Mode = Literal["serve", "down", "garbage", "slow"]
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    algorithm: str
+    private: PrivateKeyTypes
+
+    def public_jwk(self) -> dict[str, Any]:
+        public = self.private.public_key()
+        if isinstance(public, rsa.RSAPublicKey):
+            jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+        else:
+            assert isinstance(public, ec.EllipticCurvePublicKey)
+            jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+        return {**jwk, "kid": self.kid, "use": "sig", "alg": self.algorithm}
+
+
+def new_key(algorithm: str = "RS256") -> SigningKey:
+    private: PrivateKeyTypes
+    if algorithm == "RS256":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        private = ec.generate_private_key(ec.SECP256R1())
+    return SigningKey(kid=uuid.uuid4().hex[:12], algorithm=algorithm, private=private)
+
+
+@dataclass
+class IdentityProvider:
+    url: str = ""
+    keys: list[SigningKey] = field(default_factory=list)
+    mode: Mode = "serve"
+    # Seconds a "slow" JWKS takes to answer.
+    delay: float = 30.0
+    fetches: int = 0
+
+    @property
+    def rsa(self) -> SigningKey:
+        return next(key for key in self.keys if key.algorithm == "RS256")
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.public_jwk() for key in self.keys]}
+
+    def token(
+        self,
+        *,
+        sub: str | None = "tester",
+        scopes: tuple[str, ...] | list[str] = ALL_SCOPES,
+        key: SigningKey | None = None,
+        lifetime: float = 3600,
+        headers: dict[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        """A valid access token unless the arguments say otherwise; a claim given as None is
+        left out."""
+        key = key or self.rsa
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": sub,
+            "client_id": "test-client",
+            "scope": " ".join(scopes),
+            "iat": now,
+            "exp": now + int(lifetime),
+            "jti": uuid.uuid4().hex,
+            **claims,
+        }
+        payload = {name: value for name, value in payload.items() if value is not None}
+        return jwt.encode(
+            payload,
+            key.private,  # type: ignore[arg-type]
+            algorithm=key.algorithm,
+            headers={"kid": key.kid, "typ": "at+jwt", **(headers or {})},
+        )
+
+    def headers(self, **token_arguments: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(**token_arguments)}"}
+
+    @contextmanager
+    def serving_as(self, mode: Mode) -> Iterator[None]:
+        previous, self.mode = self.mode, mode
+        try:
+            yield
+        finally:
+            self.mode = previous
+
+
+def handler_for(provider: IdentityProvider) -> type[BaseHTTPRequestHandler]:
+    class JwksHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            provider.fetches += 1
+            if provider.mode == "down":
+                self.send_error(503)
+                return
+            if provider.mode == "slow":
+                time.sleep(provider.delay)
+            if provider.mode == "garbage":
+                body = b"<html>not a key set"
+            else:
+                body = json.dumps(provider.jwks()).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            # The service may have given up waiting for a "slow" answer.
+            with contextlib.suppress(OSError):
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return JwksHandler
+
+
+@contextmanager
+def running_identity_provider() -> Iterator[IdentityProvider]:
+    """The provider, with one RSA and one EC key, serving its JWKS on a free 127.0.0.1 port."""
+    provider = IdentityProvider(keys=[new_key("RS256"), new_key("ES256")])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(provider))
+    server.daemon_threads = True
+    provider.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield provider
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# The provider of the test session (conftest.py starts it): the clients of the harness send a
+# token of its, with every scope, unless a test says otherwise.
+_current: list[IdentityProvider] = []
+
+
+def set_current(provider: IdentityProvider | None) -> None:
+    _current[:] = [provider] if provider else []
+
+
+def access_headers() -> dict[str, str]:
+    """An Authorization header with a valid token of every scope, for a client of the harness."""
+    assert _current, "no identity provider is running (conftest.py's identity_provider)"
+    return _current[0].headers()
+
+
+def auth_environment(provider: IdentityProvider) -> dict[str, str]:
+    """The service's settings that trust this provider."""
+    return {
+        "AUTH_JWKS_URL": provider.url,
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_AUDIENCE": AUDIENCE,
+    }

@@ -1,0 +1,301 @@
+"""Bearer tokens, verified against the identity provider's real JWKS: every way a token can be
+wrong is refused with the challenge RFC 6750 names, before any session is taken; keys rotate
+without a restart; a provider that is down or slow is a 503, never an accepted token."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from fastapi import FastAPI
+
+from {{ cookiecutter.project_slug }}.settings import Settings
+
+from .support.identity_provider import AUDIENCE, ISSUER, IdentityProvider, new_key
+from .support.metric_samples import sample
+from .support.serving import serve
+
+pytestmark = pytest.mark.anyio
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    """A token put together by hand, as an attacker would."""
+    head = b64(json.dumps(header).encode())
+    body = b64(json.dumps(claims).encode())
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def valid_claims() -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "mallory",
+        "exp": now + 300,
+        "scope": "items:read",
+    }
+
+
+def hs256_with_public_key(provider: IdentityProvider) -> str:
+    """The algorithm-confusion attack: HMAC-signed with the provider's public key as secret."""
+    public = provider.rsa.private.public_key()
+    secret = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = {"alg": "HS256", "typ": "JWT", "kid": provider.rsa.kid}
+    signing_input = unsigned(header, valid_claims()).rsplit(".", 1)[0]
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def forged(provider: IdentityProvider) -> str:
+    """Signed with a key of the attacker's own, under the provider's key id."""
+    impostor = new_key("RS256")
+    impostor.kid = provider.rsa.kid
+    return provider.token(key=impostor)
+
+
+def bad_tokens(provider: IdentityProvider) -> dict[str, str]:
+    now = int(time.time())
+    return {
+        "not-a-jwt": "not-a-jwt",
+        "bad-signature": forged(provider),
+        "alg-none": unsigned({"alg": "none", "typ": "JWT"}, valid_claims()),
+        "hs256-with-public-key": hs256_with_public_key(provider),
+        "wrong-issuer": provider.token(iss="https://evil.test/"),
+        "wrong-audience": provider.token(aud="another-service"),
+        "expired": provider.token(exp=now - 3600),
+        "not-yet-valid": provider.token(nbf=now + 3600),
+        "no-sub": provider.token(sub=None),
+        "unknown-kid": provider.token(headers={"kid": "no-such-key"}),
+        "too-long": "x" * 100_000,
+    }
+
+
+@pytest.fixture
+async def counted(served: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[list[int]]:
+    """How many sessions the app opened during the test."""
+    app, _ = served
+    opened = [0]
+    factory = app.state.session_factory
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened[0] += 1
+        return factory(*args, **kwargs)
+
+    app.state.session_factory = counting
+    yield opened
+    app.state.session_factory = factory
+
+
+async def test_a_valid_token_is_accepted(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    for key in identity_provider.keys:  # RS256 and ES256
+        response = await client.get("/items", headers=identity_provider.headers(key=key))
+        assert response.status_code == 200, response.text
+
+
+async def test_no_token_is_401_with_a_bare_challenge_and_opens_no_session(
+    client: httpx.AsyncClient, counted: list[int]
+) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+        response = await client.post("/items", json={"name": "bolt"}, headers=headers)
+
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.json() == {"detail": "This operation needs a bearer token."}
+    assert counted == [0]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "not-a-jwt",
+        "bad-signature",
+        "alg-none",
+        "hs256-with-public-key",
+        "wrong-issuer",
+        "wrong-audience",
+        "expired",
+        "not-yet-valid",
+        "no-sub",
+        "unknown-kid",
+        "too-long",
+    ],
+)
+async def test_a_bad_token_is_401_invalid_token_changes_nothing_and_is_not_echoed(
+    client: httpx.AsyncClient,
+    identity_provider: IdentityProvider,
+    counted: list[int],
+    case: str,
+) -> None:
+    token = bad_tokens(identity_provider)[case]
+    reason = "expired" if case == "expired" else "invalid"
+    before = sample("auth_rejected_requests_total", reason=reason)
+
+    response = await client.post(
+        "/items", json={"name": "bolt"}, headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 401, response.text
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer error="invalid_token", error_description="')
+    assert token not in response.text
+    assert token not in challenge
+    assert counted == [0]
+    assert sample("auth_rejected_requests_total", reason=reason) == before + 1
+    assert (await client.get("/items")).json()["total"] == 0
+
+
+async def test_several_authorization_headers_are_400_invalid_request(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    token = identity_provider.token()
+    headers = [("Authorization", f"Bearer {token}"), ("Authorization", f"Bearer {token}")]
+
+    response = await client.post("/items", json={"name": "bolt"}, headers=headers)
+
+    assert response.status_code == 400
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_request"')
+    assert (await client.get("/items")).json()["total"] == 0
+
+
+async def test_a_token_without_the_scope_is_403_naming_it_and_changes_nothing(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    reader = identity_provider.headers(scopes=["items:read"])
+
+    response = await client.post("/items", json={"name": "bolt"}, headers=reader)
+
+    assert response.status_code == 403
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer error="insufficient_scope", error_description="The token lacks the scope this '
+        'operation needs: items:write.", scope="items:write"'
+    )
+    assert (await client.get("/items", headers=reader)).json()["total"] == 0
+
+
+async def test_a_flood_of_unknown_key_ids_fetches_the_key_set_at_most_once(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    await client.get("/items")  # the keys are cached
+    before = identity_provider.fetches
+
+    for _ in range(30):
+        token = identity_provider.token(headers={"kid": uuid.uuid4().hex})
+        response = await client.get("/items", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+
+    assert identity_provider.fetches - before <= 1
+
+
+async def test_a_new_key_is_used_without_a_restart_and_a_removed_one_is_refused(
+    database_url: str, identity_provider: IdentityProvider
+) -> None:
+    settings = Settings(
+        database_url=database_url, auth_jwks_refresh_interval=0, auth_jwks_cache_seconds=0.2
+    )
+    async with serve(settings) as (_, client):
+        assert (await client.get("/items")).status_code == 200
+        rotated = new_key("ES256")
+        identity_provider.keys.append(rotated)
+        try:
+            fresh = identity_provider.headers(key=rotated)
+            assert (await client.get("/items", headers=fresh)).status_code == 200
+
+            old = identity_provider.rsa
+            old_token = identity_provider.headers(key=old)
+            identity_provider.keys.remove(old)
+            try:
+                await anyio.sleep(0.3)  # past the cache's lifetime: the next request fetches
+                assert (await client.get("/items", headers=old_token)).status_code == 401
+                assert (await client.get("/items", headers=fresh)).status_code == 200
+            finally:
+                identity_provider.keys.insert(0, old)
+        finally:
+            identity_provider.keys.remove(rotated)
+
+
+@pytest.mark.parametrize("mode", ["down", "garbage", "slow"])
+async def test_an_unreachable_key_set_is_503_within_the_timeout_never_a_pass(
+    database_url: str, identity_provider: IdentityProvider, mode: str
+) -> None:
+    # No refresh interval: the request after the provider is back fetches at once.
+    settings = Settings(
+        database_url=database_url, auth_jwks_timeout=0.5, auth_jwks_refresh_interval=0
+    )
+    identity_provider.delay = 5
+    async with serve(settings) as (_, client):
+        with identity_provider.serving_as(mode):  # type: ignore[arg-type]
+            started = time.monotonic()
+            response = await client.post("/items", json={"name": "bolt"})
+            elapsed = time.monotonic() - started
+
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"]
+        assert elapsed < 2
+        assert (await client.get("/items")).json()["total"] == 0  # the provider is back
+
+
+async def test_a_cached_key_keeps_working_while_the_key_set_is_down(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    assert (await client.get("/items")).status_code == 200
+
+    with identity_provider.serving_as("down"):
+        response = await client.get("/items")
+
+    assert response.status_code == 200
+
+
+async def test_without_an_identity_provider_the_service_refuses_to_start(
+    database_url: str,
+) -> None:
+    settings = Settings(
+        database_url=database_url, auth_jwks_url=None, auth_issuer=None, auth_audience=None
+    )
+
+    with pytest.raises(RuntimeError) as refused:
+        async with serve(settings):
+            pass
+
+    message = str(refused.value)
+    assert "\n" not in message
+    for name in ("AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_DISABLED=true"):
+        assert name in message
+
+
+async def test_auth_disabled_runs_as_the_local_principal_and_says_so(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        database_url=database_url, auth_disabled=True, auth_jwks_url=None, auth_issuer=None
+    )
+
+    async with serve(settings, headers={}) as (_, client):
+        created = await client.post("/items", json={"name": "bolt", "quantity": 5})
+        order = await client.post(
+            "/orders", json={"lines": [{"item_id": created.json()["id"], "quantity": 1}]}
+        )
+        listed = await client.get("/orders")
+        disabled = sample("auth_disabled")
+
+    assert disabled == 1
+    assert sample("auth_disabled") == 0  # back to 0 when the app stops
+    assert created.status_code == 201
+    assert order.status_code == 201
+    assert [mine["id"] for mine in listed.json()["orders"]] == [order.json()["id"]]
+    assert any("AUTH_DISABLED=true" in record.getMessage() for record in caplog.records)
