@@ -223,6 +223,7 @@ def next_steps(context: Mapping[str, str]) -> str:
         steps.append(("docker compose up -d db", f"start {label} (or set DATABASE_URL)"))
     steps += [
         ("uv run alembic upgrade head", "migrate"),
+        ("echo AUTH_DISABLED=true >> .env", "local trial only: no identity provider yet"),
         (f"uv run uvicorn {slug}.main:app --reload", "run: http://127.0.0.1:8000/docs"),
         ("uv run pytest", "test"),
         ("docker compose up --build", "or run it in containers (README: Deploy)"),

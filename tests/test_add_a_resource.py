@@ -43,7 +43,10 @@ RECIPE: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("widgets/schemas.py",), ()),
     (("widgets/repository.py",), ()),
     (("widgets/errors.py", "widgets/services.py"), ()),
-    (("widgets/links.py", "widgets/routes.py", "main.py", "pyproject.toml"), ()),
+    (
+        ("widgets/links.py", "widgets/routes.py", "auth/principal.py", "main.py", "pyproject.toml"),
+        (),
+    ),
     (
         (),
         (
@@ -97,6 +100,15 @@ MAIN_EDITS = [
     (
         "    app.include_router(orders.router)\n",
         "    app.include_router(orders.router)\n    app.include_router(widgets.router)\n",
+    ),
+]
+# The resource's scopes, beside the others.
+PRINCIPAL_EDITS = [
+    (
+        '    "orders:write": "Place and cancel the caller\'s own orders.",\n',
+        '    "orders:write": "Place and cancel the caller\'s own orders.",\n'
+        '    "widgets:read": "Read widgets.",\n'
+        '    "widgets:write": "Make widgets.",\n',
     ),
 ]
 # The resource's place in the import contracts: beside orders (it builds on items), and a
@@ -176,6 +188,7 @@ def writers(variant: Variant, project: Path) -> dict[str, Callable[[], None]]:
     return {
         **{name: create(name) for name in sources},
         "main.py": lambda: edit(package / "main.py", MAIN_EDITS),
+        "auth/principal.py": lambda: edit(package / "auth" / "principal.py", PRINCIPAL_EDITS),
         "tests/test_widgets.py": write_tests,
         "pyproject.toml": lambda: edit(
             project / "pyproject.toml",

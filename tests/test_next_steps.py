@@ -46,6 +46,7 @@ def test_next_steps_fit_the_variant(variant: Variant, tmp_path: Path) -> None:
         expected.append("docker compose up -d db")
     expected += [
         "uv run alembic upgrade head",
+        "echo AUTH_DISABLED=true >> .env",
         f"uv run uvicorn {variant.slug}.main:app --reload",
         "uv run pytest",
         "docker compose up --build",

@@ -2,13 +2,15 @@
 
 from fastapi import APIRouter, status
 
+from ..auth.dependencies import requires
 from ..database.session import SessionDep
+from ..kit.responses import SECURED
 from ..kit.types import PathId
 from . import links, services
 from .models import Widget
 from .schemas import WidgetCreate, WidgetRead
 
-router = APIRouter(prefix="/widgets", tags=["widgets"])
+router = APIRouter(prefix="/widgets", tags=["widgets"], responses=SECURED)
 
 
 @router.post(
@@ -16,11 +18,12 @@ router = APIRouter(prefix="/widgets", tags=["widgets"])
     status_code=status.HTTP_201_CREATED,
     response_model=WidgetRead,
     responses={status.HTTP_201_CREATED: {"links": links.WIDGET}},
+    dependencies=[requires("widgets:write")],
 )
 async def create_widget(data: WidgetCreate, session: SessionDep) -> Widget:
     return await services.create_widget(session, data)
 
 
-@router.get("/{widget_id}", response_model=WidgetRead)
+@router.get("/{widget_id}", response_model=WidgetRead, dependencies=[requires("widgets:read")])
 async def get_widget(widget_id: PathId, session: SessionDep) -> Widget:
     return await services.get_widget(session, widget_id)
