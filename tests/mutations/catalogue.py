@@ -249,4 +249,41 @@ MUTATIONS = [
         applies=has_server,
         caught_by=("tests/test_deadlock.py",),
     ),
+    # The negative controls of access control (issue 22).
+    Mutation(
+        "token-signature-unchecked",
+        "tokens are decoded without checking their signature: anyone can mint one",
+        "auth/tokens.py",
+        (
+            (
+                r'options=\{"require": REQUIRED_CLAIMS\}',
+                'options={"require": REQUIRED_CLAIMS, "verify_signature": False}',
+            ),
+        ),
+        caught_by=("tests/test_auth_tokens.py",),
+    ),
+    Mutation(
+        "audience-unchecked",
+        "a token meant for another service is accepted: its audience is not checked",
+        "auth/tokens.py",
+        (
+            (
+                r'options=\{"require": REQUIRED_CLAIMS\}',
+                'options={"require": REQUIRED_CLAIMS, "verify_aud": False}',
+            ),
+        ),
+        caught_by=("tests/test_auth_tokens.py",),
+    ),
+    Mutation(
+        "owner-filter-dropped",
+        "an order is read by id alone: any principal sees and cancels another's order",
+        "orders/repository.py",
+        (
+            (
+                r"\.where\(Order\.id == order_id, Order\.owner == owner\)",
+                ".where(Order.id == order_id)",
+            ),
+        ),
+        caught_by=("tests/test_auth_access.py",),
+    ),
 ]
