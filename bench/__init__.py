@@ -6,7 +6,8 @@
     uv run python -m bench.matrix   # the time of each step of the suite's variant matrix
 
 Each entry point parses its options and calls the library here: model (apps, scenarios,
-results), baking (a variant baked and installed), serving (the servers and their apps),
+results), baking (a variant baked and installed), identity (the identity provider the services
+trust, and the token every request to them carries), serving (the servers and their apps),
 connections (the database connections an app opens), wrk (the load generator), running (the
 load runs), sampling (py-spy summaries), targets, reports (tables, RESULTS.md, ratios.png),
 costing, pairing and timing (cost, paired and matrix's own).

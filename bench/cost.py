@@ -18,7 +18,10 @@ the limit.
 the tutorial's shape, async or sync as the variant, nothing else, run in the baked service's
 environment; GET and POST only): what of the template's cost is the stack's, what its own.
 --unobserved adds the template with metrics and the per-request log line off (issue 14's
-comparison). --calls adds, per app and scenario, one more run that counts the function calls per
+comparison). Every service app trusts the baked service's stand-in identity
+provider and every request to it carries a token of it (bench/identity.py); the raw reference
+and the floor have no access control and get none. An answer that is not a 2xx stops the run.
+--calls adds, per app and scenario, one more run that counts the function calls per
 request: it does not move from run to run, so it shows changes too small for the CPU figure.
 
 --profile records the template under each scenario with py-spy and splits its time by layer

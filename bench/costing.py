@@ -2,6 +2,7 @@
 alternate between them, the table, and the profile split by layer."""
 
 import argparse
+import contextlib
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from bench import BENCH, TEMPLATE
 from bench.baking import baseline_tree, migrate, pip_install, reference_venv, service_url
+from bench.identity import Access, identity_provider
 from bench.serving import apps_for, raw_environment, seed
 from tests.variants import Variant, bake, clean_environment, fresh_database
 
@@ -26,8 +28,17 @@ def bake_project(template: Path, variant: Variant, out: Path) -> Path:
 
 
 class App:
-    def __init__(self, name: str, python: Path, target: str, cwd: Path, env: dict[str, str]):
+    def __init__(
+        self,
+        name: str,
+        python: Path,
+        target: str,
+        cwd: Path,
+        env: dict[str, str],
+        token: str | None = None,
+    ):
         self.name, self.python, self.target, self.cwd, self.env = name, python, target, cwd, env
+        self.token = token  # sent with every request; None for raw and floor (no access control)
 
     def command(self, scenario: str, args: argparse.Namespace, *options: str) -> list[str]:
         return [
@@ -41,6 +52,7 @@ class App:
             str(args.inner_rounds),
             "--path",
             str(self.cwd),
+            *(["--token", self.token] if self.token else []),
             *options,
         ]
 
@@ -56,13 +68,22 @@ class App:
         for line in completed.stdout.splitlines():
             if line.startswith("INPROCESS "):
                 result: dict[str, object] = json.loads(line.removeprefix("INPROCESS "))
+                statuses: dict[str, int] = result["statuses"]  # type: ignore[assignment]
+                if any(not status.startswith("2") for status in statuses):
+                    # The CPU of refusals or errors is not a request's cost.
+                    raise RuntimeError(f"{self.name} {scenario}: non-2xx answers {statuses}")
                 return result
         raise RuntimeError(f"{self.name} {scenario}: no result\n{completed.stderr[-3000:]}")
 
 
-def service_app(name: str, project: Path, variant: Variant, url: str, **settings: str) -> App:
-    env = clean_environment(DATABASE_URL=url, **settings)
-    return App(name, project / ".venv/bin/python", f"{variant.slug}.main:app", project, env)
+def service_app(
+    name: str, project: Path, variant: Variant, url: str, access: Access, **settings: str
+) -> App:
+    """The service baked in `project`, trusting `access`'s identity provider and called with
+    its token; `settings` on top (AUTH_DISABLED=true: the same token, unverified)."""
+    env = clean_environment(DATABASE_URL=url, **access.environment, **settings)
+    target = f"{variant.slug}.main:app"
+    return App(name, project / ".venv/bin/python", target, project, env, access.token)
 
 
 def floor_app(project: Path, url: str) -> App:
@@ -150,27 +171,21 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
         projects = {
             name: bake_project(tree, variant, workdir / name) for name, tree in trees.items()
         }
-        with fresh_database(variant, workdir) as base_url:
+        with contextlib.ExitStack() as stack:
+            base_url = stack.enter_context(fresh_database(variant, workdir))
             url = service_url(variant, base_url)
             project = projects["template"]
+            access = stack.enter_context(identity_provider(project))
             migrate(project, url)
-            seeder = apps_for(variant, project, url, workdir, ["template"])[0]
+            seeder = apps_for(variant, project, url, workdir, ["template"], access=access)[0]
             seed(seeder, args.items, workdir / "seed.log")
             apps = [raw_app(variant, url, workdir)]
-            apps += [service_app(name, p, variant, url) for name, p in projects.items()]
+            apps += [service_app(name, p, variant, url, access) for name, p in projects.items()]
             if args.floor:
                 apps.append(floor_app(project, url))
             if args.unobserved:
-                apps.append(
-                    service_app(
-                        "unobserved",
-                        project,
-                        variant,
-                        url,
-                        METRICS_ENABLED="false",
-                        LOG_LEVEL="WARNING",
-                    )
-                )
+                off = {"METRICS_ENABLED": "false", "LOG_LEVEL": "WARNING"}
+                apps.append(service_app("unobserved", project, variant, url, access, **off))
             best: dict[tuple[str, str], float] = {}
             for scenario in args.scenario:
                 for round_ in range(args.rounds):
@@ -200,19 +215,20 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
         f"\n{variant.id}: CPU per request in-process (least of {args.rounds} x "
         f"{args.inner_rounds} rounds of {args.requests})\n"
     )
-    # The template against each other app of the run: the baseline revision, or itself with
-    # metrics and logs off.
+    # The template against each other app of the run: the baseline revision, the floor, or
+    # itself with metrics and logs off.
     print("| scenario | app | CPU µs/req | raw / app | template vs app | calls/req | vs app |")
     print("|---|---|---|---|---|---|---|")
+    others = ("baseline", "unobserved", "floor")
     for scenario in args.scenario:
         raw_us = best[scenario, "raw"]
         for app in [app for app in apps if runs(app, scenario)]:
             us = best[scenario, app.name]
             change = calls_change = ""
-            if app.name in ("baseline", "unobserved", "floor"):
+            if app.name in others:
                 change = f"{100 * (best[scenario, 'template'] / us - 1):+.1f} %"
             n = calls.get((scenario, app.name))
-            if n is not None and app.name in ("baseline", "unobserved", "floor"):
+            if n is not None and app.name in others:
                 calls_change = f"{100 * (calls[scenario, 'template'] / n - 1):+.1f} %"
             shown = f"{n:.0f}" if n is not None else ""
             print(

@@ -1,6 +1,7 @@
 """CPU time per request of an ASGI app, driven in-process (no HTTP server, no client).
 
     PYTHON inprocess.py MODULE:APP SCENARIO [--requests N] [--concurrency C] [--items I]
+                                            [--token TOKEN] [--calls]
 
 Runs in the app's own environment (bench/cost.py starts it with the baked service's Python or
 the raw reference's): the app's lifespan, then `--requests` requests of SCENARIO (get: GET
@@ -12,7 +13,9 @@ the least disturbed round (other processes can only add to it), every round's, a
 statuses. The HTTP server's own cost (uvicorn, httptools) is the same for every app and left
 out, so the figures compare what the apps themselves spend. With --calls it also counts the
 function calls per request of the measured rounds (every thread): a figure that does not move
-from run to run, for changes too small to see in CPU time on a shared machine.
+from run to run, for changes too small to see in CPU time on a shared machine. With --token
+every request carries `Authorization: Bearer TOKEN` (the generated service's access control;
+bench/identity.py runs the identity provider that issued it).
 """
 
 import argparse
@@ -43,7 +46,9 @@ def request_for(scenario: str, n: int, items: int, prefix: str) -> tuple[str, st
     return "POST", "/orders", json.dumps({"lines": lines}).encode()
 
 
-async def call(app: Any, method: str, path: str, body: bytes) -> int:
+async def call(
+    app: Any, method: str, path: str, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> int:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -58,6 +63,7 @@ async def call(app: Any, method: str, path: str, body: bytes) -> int:
             (b"host", b"127.0.0.1"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            *extra,
         ],
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8000),
@@ -87,10 +93,12 @@ async def drive(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     prefix = uuid.uuid4().hex[:8]
     statuses: Counter[int] = Counter()
     slots = asyncio.Semaphore(args.concurrency)
+    extra = [(b"authorization", f"Bearer {args.token}".encode())] if args.token else []
 
     async def one(n: int) -> None:
         async with slots:
-            statuses[await call(app, *request_for(args.scenario, n, args.items, prefix))] += 1
+            request = request_for(args.scenario, n, args.items, prefix)
+            statuses[await call(app, *request, extra)] += 1
 
     async def batch(first: int, count: int) -> None:
         await asyncio.gather(*(one(first + n) for n in range(count)))
@@ -155,6 +163,7 @@ def main() -> None:
     parser.add_argument(
         "--calls", action="store_true", help="count function calls per request instead of CPU"
     )
+    parser.add_argument("--token", help="a bearer token to send with every request")
     args = parser.parse_args()
     sys.path[:0] = [str(Path(p).resolve()) for p in args.path]
     module, _, attribute = args.app.partition(":")

@@ -46,6 +46,11 @@ system of all its processes during the measured run, over the requests answered)
 that moves less from machine to machine than requests/s. Ratios are each app's requests/s over
 the raw reference's in the same scenario.
 
+Every app but `raw` trusts the baked service's stand-in identity provider (its AUTH_* settings)
+and every request to it (the seeding, the warm-ups, the runs) carries a token of it, as a
+deployment's clients send one (bench/identity.py). A 401 or a 403 stops the run at once; any
+other non-2xx answer is counted, and makes the command exit 1 once the outputs are written.
+
 Prints a table per variant and a check of the targets (issue 16); writes bench/results.json and
 bench/ratios.png and, for a run of all 12 variants, the generated section of bench/RESULTS.md
 (--section NAME writes a section of that name instead, for a run of some variants).
@@ -144,7 +149,10 @@ def main() -> int:
     variants = [v for v in VARIANTS if not args.variant or v.id in args.variant]
     results, wall = run_variants(variants, args)
     write_outputs(results, variants, args, wall)
-    return 0
+    failed = [f"{r.variant} {r.app} {r.scenario}@{r.connections}" for r in results if r.non_2xx]
+    if failed:
+        print(f"FAILED: non-2xx answers in {', '.join(failed)} (see the tables)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 -- wrk script for bench/load.py: the request mix of issue 5, and per-status counts.
 --
---   wrk -s bench/mix.lua URL -- MIX PREFIX NITEMS SEED STOCKITEMS
+--   wrk -s bench/mix.lua URL -- MIX PREFIX NITEMS SEED STOCKITEMS [TOKEN]
 --
 -- MIX: "mix" (GET one item, GET a page of 20, POST one item, PATCH one item, POST an order of
 -- two lines; a fifth each), or one of "get", "list", "post", "patch", "order" alone. PREFIX
 -- makes POSTed names unique per run; NITEMS is the id range of the seeded items that GET and
 -- PATCH use; orders take one unit each of two of the STOCKITEMS items seeded after them (ids
--- NITEMS + 1 ...), whose stock no PATCH touches and no run exhausts. Prints one line
--- "BENCHJSON {...}" at the end.
+-- NITEMS + 1 ...), whose stock no PATCH touches and no run exhausts. TOKEN, when given and not
+-- empty, goes on every request as "Authorization: Bearer TOKEN" (bench/identity.py). Prints
+-- one line "BENCHJSON {...}" at the end.
 
 local threads = {}
 local next_tid = 0
@@ -26,6 +27,7 @@ local kinds_of = {
   patch = { "patch" },
   order = { "order" },
 }
+local plain_headers = {}
 local json_headers = { ["Content-Type"] = "application/json" }
 local kinds, prefix, nitems, pages, stock_items
 local counter = 0
@@ -37,6 +39,11 @@ function init(args)
   pages = math.floor(nitems / 20)
   stock_items = tonumber(args[5] or "100")
   math.randomseed(tonumber(args[4] or "1") * 1000 + tid)
+  local token = args[6] or ""
+  if token ~= "" then
+    plain_headers["Authorization"] = "Bearer " .. token
+    json_headers["Authorization"] = "Bearer " .. token
+  end
   statuses = {}
   sent = {}
 end
@@ -45,9 +52,9 @@ function request()
   local kind = kinds[math.random(#kinds)]
   sent[kind] = (sent[kind] or 0) + 1
   if kind == "get" then
-    return wrk.format("GET", "/items/" .. math.random(nitems))
+    return wrk.format("GET", "/items/" .. math.random(nitems), plain_headers)
   elseif kind == "list" then
-    return wrk.format("GET", "/items?page=" .. math.random(pages) .. "&page_size=20")
+    return wrk.format("GET", "/items?page=" .. math.random(pages) .. "&page_size=20", plain_headers)
   elseif kind == "post" then
     counter = counter + 1
     local body = '{"name":"' .. prefix .. counter .. '","quantity":' .. math.random(0, 1000) .. '}'

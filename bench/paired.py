@@ -17,7 +17,9 @@ database, the other core, the caches), so take five rounds or more and read the 
 Apps, as in bench/load.py: `unobserved` (METRICS_ENABLED=false, LOG_LEVEL=WARNING) and
 `baseline` (baked from --baseline REV); `logs-off` and `metrics-off` turn off one of the two,
 `timeouts-off` the limits the database enforces; `floor` is FastAPI and SQLAlchemy's ORM
-alone (bench/reference/floor_app.py, GET and POST only).
+alone (bench/reference/floor_app.py, GET and POST only, no token).
+Every service app trusts the baked service's stand-in identity provider and every request to
+it carries a token (bench/identity.py). Exits 1 if any answer was not a 2xx.
 Scenarios: GET one item, POST one item, POST an order, and the mix (bench/mix.lua).
 """
 
@@ -51,8 +53,7 @@ def main() -> int:
     if variant is None:
         parser.error(f"unknown variant {args.variant}")
     scenarios = args.scenario or list(SCENARIOS)
-    run(variant, args, scenarios)
-    return 0
+    return 0 if run(variant, args, scenarios) else 1
 
 
 if __name__ == "__main__":

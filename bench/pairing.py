@@ -2,6 +2,8 @@
 core, their requests/s ratio per round, and the table of the medians."""
 
 import argparse
+import contextlib
+import dataclasses
 import statistics
 import tempfile
 import threading
@@ -12,6 +14,7 @@ from typing import Any
 
 from bench import BENCH
 from bench.baking import baseline_tree, migrate, prepare, service_url
+from bench.identity import identity_provider
 from bench.model import Scenario
 from bench.reports import machine
 from bench.serving import App, apps_for, seed
@@ -19,7 +22,7 @@ from bench.wrk import wrk
 from tests.variants import Variant, fresh_database
 
 SCENARIOS = ("get", "post", "order", "mix")
-# The template with one of its observability settings changed: which of the two costs what.
+# The template with one of its settings changed: which of its parts costs what.
 SETTINGS = {
     "logs-off": {"LOG_LEVEL": "WARNING"},
     "metrics-off": {"METRICS_ENABLED": "false"},
@@ -44,19 +47,27 @@ class Pair:
     non_2xx: int
 
 
-def load_both(ports: dict[str, int], scenario: str, seconds: float, items: int) -> dict[str, Any]:
-    """One wrk per app, started together; each app's wrk result."""
+def load_both(
+    ports: dict[str, int], tokens: dict[str, str | None], scenario: str, seconds: float, items: int
+) -> dict[str, Any]:
+    """One wrk per app, started together, each with its app's token; each app's wrk result."""
     results: dict[str, Any] = {}
+    failures: list[BaseException] = []
     plan = Scenario(scenario, CONNECTIONS, 0, seconds)
 
     def run(name: str) -> None:
-        results[name] = wrk(ports[name], plan, seconds, 1, items)
+        try:
+            results[name] = wrk(ports[name], plan, seconds, 1, items, tokens[name])
+        except BaseException as error:  # raised again in the caller's thread
+            failures.append(error)
 
     threads = [threading.Thread(target=run, args=(name,)) for name in ports]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
     return results
 
 
@@ -72,9 +83,7 @@ def problems(out: dict[str, Any]) -> tuple[int, int]:
 
 
 def pinned(app: App, core: int) -> App:
-    return App(
-        app.name, ["taskset", "-c", str(core), *app.command], app.cwd, app.env, app.fresh_directory
-    )
+    return dataclasses.replace(app, command=["taskset", "-c", str(core), *app.command])
 
 
 def measure_pair(
@@ -87,15 +96,18 @@ def measure_pair(
         servers = {name: apps[name].start(log) for name in names}
         try:
             ports = {name: server.port for name, server in servers.items()}
-            load_both(ports, scenario, args.warmup, args.items)
-            outs = load_both(ports, scenario, args.duration, args.items)
+            tokens = {name: apps[name].token for name in names}
+            load_both(ports, tokens, scenario, args.warmup, args.items)
+            outs = load_both(ports, tokens, scenario, args.duration, args.items)
         finally:
             for server in servers.values():
                 server.stop()
-        for out in outs.values():
+        for name, out in outs.items():
             failed, non_2xx = problems(out)
             pair.errors += failed
             pair.non_2xx += non_2xx
+            if failed or non_2xx:
+                print(f"  !! {name}: {failed} socket errors, statuses {out['statuses']}")
         pair.template_rps.append(rps(outs["template"]))
         pair.other_rps.append(rps(outs[other]))
         pair.ratios.append(rps(outs["template"]) / rps(outs[other]))
@@ -107,8 +119,10 @@ def measure_pair(
     return pair
 
 
-def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> None:
-    """Bake, migrate and seed; measure each pair in every scenario; print the table."""
+def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> bool:
+    """Bake, migrate and seed; measure each pair in every scenario; print the table. False if
+    any answer was not a 2xx or any request failed: a ratio of two apps of which one answers
+    errors compares nothing (401 and 403 stop the run at once: bench/wrk.py)."""
     pairs: list[Pair] = []
     with tempfile.TemporaryDirectory(prefix="paired-") as tmp:
         workdir = Path(tmp)
@@ -120,22 +134,24 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> Non
         log = workdir / "server.log"
         log.touch()
         (workdir / "db").mkdir()  # a SQLite variant's database file goes there
-        with fresh_database(variant, workdir / "db") as base_url:
+        with contextlib.ExitStack() as stack:
+            base_url = stack.enter_context(fresh_database(variant, workdir / "db"))
+            access = stack.enter_context(identity_provider(project))
             url = service_url(variant, base_url)
             migrate(project, url)
             own = [*SETTINGS, "floor"]
             names = ["template", *(name for name in args.against if name not in own)]
-            built = apps_for(variant, project, url, workdir, names, None, baseline)
+            built = apps_for(variant, project, url, workdir, names, None, baseline, access=access)
             for name in args.against:
+                template = built[0]
                 if name == "floor":
-                    # The stack alone (bench/reference/floor_app.py), in the service's venv.
-                    template = built[0]
+                    # The stack alone (bench/reference/floor_app.py), in the service's venv; no
+                    # access control, so no token.
                     command = [template.command[0], "floor_app:app", *template.command[2:]]
                     built.append(App(name, command, BENCH / "reference", template.env))
                 if name in SETTINGS:
-                    template = built[0]
                     env = {**template.env, **SETTINGS[name]}
-                    built.append(App(name, template.command, template.cwd, env))
+                    built.append(dataclasses.replace(template, name=name, env=env))
             # Both apps on the same core: the kernel's fair scheduler then gives each half of
             # it, and their requests/s are in the inverse ratio of their CPU per request. The
             # database and the two wrk share the other core.
@@ -165,3 +181,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> Non
             f"| {statistics.median(pair.template_rps):.0f} "
             f"| {statistics.median(pair.other_rps):.0f} | {pair.errors} | {pair.non_2xx} |"
         )
+    failed = [f"{p.other} {p.scenario}" for p in pairs if p.errors or p.non_2xx]
+    if failed:
+        print(f"\nFAILED: errors or non-2xx answers in {', '.join(failed)}: see the rounds above")
+    return not failed

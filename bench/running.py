@@ -10,6 +10,7 @@ from pathlib import Path
 from bench import BENCH, TEMPLATE
 from bench.baking import baseline_tree, migrate, prepare, service_url
 from bench.connections import ConnectionCounter
+from bench.identity import identity_provider
 from bench.model import Result, Scenario, median_round, scenarios
 from bench.reports import table
 from bench.sampling import profile
@@ -33,9 +34,9 @@ def run_scenario(
     server = app.start(log)
     try:
         result.cold_start_s = server.cold_start
-        wrk(server.port, scenario, scenario.warmup, args.threads, args.items)
+        wrk(server.port, scenario, scenario.warmup, args.threads, args.items, app.token)
         cpu_before = server.cpu_seconds()
-        out = wrk(server.port, scenario, scenario.duration, args.threads, args.items)
+        out = wrk(server.port, scenario, scenario.duration, args.threads, args.items, app.token)
         cpu = server.cpu_seconds() - cpu_before
         result.rss_mb = server.rss_mb()
     finally:
@@ -70,19 +71,23 @@ def run_variant(variant: Variant, args: argparse.Namespace, workdir: Path) -> li
         url = service_url(variant, base_url)
         migrate(project, url)
         with contextlib.ExitStack() as stack:
+            access = stack.enter_context(identity_provider(project))
             pooler_url = None
             if "pgbouncer" in args.apps and variant.database == "postgres":
                 pooler_url = stack.enter_context(pgbouncer(project, url))
-            apps = apps_for(variant, project, url, workdir, args.apps, pooler_url, baseline)
-            seed(apps_for(variant, project, url, workdir, ["template"])[0], args.items, log)
+            apps = apps_for(
+                variant, project, url, workdir, args.apps, pooler_url, baseline, access=access
+            )
+            seeder = apps_for(variant, project, url, workdir, ["template"], access=access)[0]
+            seed(seeder, args.items, log)
             print(f"[{variant.id}] ready in {time.perf_counter() - started:.0f} s", flush=True)
             results += run_apps(variant, apps, url, args, log)
-        if args.profile and "template" in args.apps:
-            out = BENCH / "profiles" / f"{variant.id}.txt"
-            out.parent.mkdir(exist_ok=True)
-            template = next(app for app in apps if app.name == "template")
-            profile(template, scenarios(args)[0], args, log, out)
-            print(f"  profile: {out.relative_to(TEMPLATE)}", flush=True)
+            if args.profile and "template" in args.apps:
+                out = BENCH / "profiles" / f"{variant.id}.txt"
+                out.parent.mkdir(exist_ok=True)
+                template = next(app for app in apps if app.name == "template")
+                profile(template, scenarios(args)[0], args, log, out)
+                print(f"  profile: {out.relative_to(TEMPLATE)}", flush=True)
     raws = {r.scenario + str(r.connections): r.rps for r in results if r.app == "raw"}
     for result in results:
         raw = raws.get(result.scenario + str(result.connections))

@@ -19,7 +19,7 @@ def profile(app: App, scenario: Scenario, args: argparse.Namespace, log: Path, o
     port = server.port
     raw = out.with_suffix(".raw")
     try:
-        wrk(port, scenario, scenario.warmup, args.threads, args.items)
+        wrk(port, scenario, scenario.warmup, args.threads, args.items, app.token)
         spy = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "py-spy"),
@@ -42,7 +42,7 @@ def profile(app: App, scenario: Scenario, args: argparse.Namespace, log: Path, o
             stderr=subprocess.PIPE,
             text=True,
         )
-        wrk(port, scenario, args.profile, args.threads, args.items)
+        wrk(port, scenario, args.profile, args.threads, args.items, app.token)
         _, err = spy.communicate(timeout=60)
         if spy.returncode != 0:
             raise RuntimeError(f"py-spy failed: {err}")

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from bench import BENCH
 from bench.baking import compile_bytecode, reference_venv
+from bench.identity import Access
 from bench.model import POOL_SIZE, STOCK, STOCK_ITEMS, WORKERS
 from bench.reference import defaults
 from tests.variants import Variant, clean_environment
@@ -107,11 +108,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def post_json(port: int, path: str, body: Any) -> Any:
+def post_json(port: int, path: str, body: Any, token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -126,6 +130,9 @@ class App:
     env: dict[str, str]
     # Emptied before every start (prometheus-client's multiprocess directory).
     fresh_directory: Path | None = None
+    # The bearer token every request to it carries (bench/identity.py); None for the raw
+    # reference and the floor, which have no access control.
+    token: str | None = None
 
     def start(self, log: Path) -> "Server":
         if self.fresh_directory is not None:
@@ -178,10 +185,14 @@ def apps_for(
     names: list[str],
     pooler_url: str | None = None,
     baseline: Path | None = None,
+    *,
+    access: Access,
 ) -> list[App]:
+    """The apps `names` of the variant; every one but `raw` trusts `access`'s identity provider
+    and is called with its token (a `baseline` from before access control ignores both)."""
     slug = variant.slug
     uvicorn = [str(project / ".venv/bin/uvicorn"), f"{slug}.main:app", *UVICORN_FLAGS]
-    base_env = clean_environment(DATABASE_URL=url)
+    base_env = clean_environment(DATABASE_URL=url, **access.environment)
     apps = []
     for name in names:
         if name == "template":
@@ -218,6 +229,9 @@ def apps_for(
             venv = reference_venv(workdir)
             command = [str(venv / "bin/uvicorn"), "raw_app:app", *UVICORN_FLAGS]
             apps.append(App(name, command, BENCH / "reference", raw_environment(variant, url)))
+    for app in apps:
+        if app.name != "raw":
+            app.token = access.token
     return apps
 
 
@@ -241,8 +255,8 @@ def seed(app: App, items: int, log: Path) -> None:
                 {"name": f"seed-{n}", "quantity": n % 1000}
                 for n in range(start, min(items, start + 1000))
             ]
-            post_json(server.port, "/items/bulk", batch)
+            post_json(server.port, "/items/bulk", batch, app.token)
         stock = [{"name": f"stock-{n}", "quantity": STOCK} for n in range(STOCK_ITEMS)]
-        post_json(server.port, "/items/bulk", stock)
+        post_json(server.port, "/items/bulk", stock, app.token)
     finally:
         server.stop()
