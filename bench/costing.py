@@ -186,6 +186,9 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
             if args.unobserved:
                 off = {"METRICS_ENABLED": "false", "LOG_LEVEL": "WARNING"}
                 apps.append(service_app("unobserved", project, variant, url, access, **off))
+            if args.auth_off:
+                off = {"AUTH_DISABLED": "true"}
+                apps.append(service_app("auth-off", project, variant, url, access, **off))
             best: dict[tuple[str, str], float] = {}
             for scenario in args.scenario:
                 for round_ in range(args.rounds):
@@ -216,10 +219,10 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
         f"{args.inner_rounds} rounds of {args.requests})\n"
     )
     # The template against each other app of the run: the baseline revision, the floor, or
-    # itself with metrics and logs off.
+    # itself with metrics and logs off or with access control off.
     print("| scenario | app | CPU µs/req | raw / app | template vs app | calls/req | vs app |")
     print("|---|---|---|---|---|---|---|")
-    others = ("baseline", "unobserved", "floor")
+    others = ("baseline", "unobserved", "auth-off", "floor")
     for scenario in args.scenario:
         raw_us = best[scenario, "raw"]
         for app in [app for app in apps if runs(app, scenario)]:

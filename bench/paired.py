@@ -1,8 +1,9 @@
 """Two builds of a service under load at the same time: their throughput ratio, robust to a noisy
-machine (issue 14's overhead, a change against its baseline).
+machine (issue 14's and issue 22's overheads, a change against its baseline).
 
     uv run python -m bench.paired [--variant postgres-async-flush-commit] --against unobserved
-                                   [--against baseline --baseline d66c60c] [--rounds 5]
+                                   [--against auth-off] [--against baseline --baseline d66c60c]
+                                   [--rounds 5]
 
 bench/load.py runs one app after the other; on a shared 2-core machine whose speed drifts by
 20 % within minutes, a 10 % difference between two apps is then within the noise. Here the
@@ -16,8 +17,9 @@ database, the other core, the caches), so take five rounds or more and read the 
 
 Apps, as in bench/load.py: `unobserved` (METRICS_ENABLED=false, LOG_LEVEL=WARNING) and
 `baseline` (baked from --baseline REV); `logs-off` and `metrics-off` turn off one of the two,
-`timeouts-off` the limits the database enforces; `floor` is FastAPI and SQLAlchemy's ORM
-alone (bench/reference/floor_app.py, GET and POST only, no token).
+`timeouts-off` the limits the database enforces, `auth-off` access control (AUTH_DISABLED=true;
+it is sent the same token, so the pair differs by its verification alone); `floor` is FastAPI
+and SQLAlchemy's ORM alone (bench/reference/floor_app.py, GET and POST only, no token).
 Every service app trusts the baked service's stand-in identity provider and every request to
 it carries a token (bench/identity.py). Exits 1 if any answer was not a 2xx.
 Scenarios: GET one item, POST one item, POST an order, and the mix (bench/mix.lua).

@@ -24,6 +24,9 @@ from tests.variants import Variant, fresh_database
 SCENARIOS = ("get", "post", "order", "mix")
 # The template with one of its settings changed: which of its parts costs what.
 SETTINGS = {
+    # Access control off: every request runs as the local principal. It is sent the same
+    # requests, token included, so the pair differs by the token's verification alone.
+    "auth-off": {"AUTH_DISABLED": "true"},
     "logs-off": {"LOG_LEVEL": "WARNING"},
     "metrics-off": {"METRICS_ENABLED": "false"},
     # The database-enforced limits (PostgreSQL and MySQL; 0 turns each off).
