@@ -286,4 +286,12 @@ MUTATIONS = [
         ),
         caught_by=("tests/test_auth_access.py",),
     ),
+    Mutation(
+        "key-refresh-blocks-everyone",
+        "every request waits for a due key-set fetch: a hanging identity provider stalls the "
+        "whole service for its timeout, once per refresh interval",
+        "auth/keys.py",
+        ((r" or self\.lock\.locked\(\)", ""),),
+        caught_by=("tests/test_auth_tokens.py",),
+    ),
 ]

@@ -299,3 +299,37 @@ async def test_auth_disabled_runs_as_the_local_principal_and_says_so(
     assert order.status_code == 201
     assert [mine["id"] for mine in listed.json()["orders"]] == [order.json()["id"]]
     assert any("AUTH_DISABLED=true" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_slow_key_set_refresh_delays_one_request_not_all(
+    database_url: str, identity_provider: IdentityProvider
+) -> None:
+    """The keys are due for a fetch and the provider hangs: the request that fetches waits (up
+    to the timeout), the others are served with the cached keys meanwhile."""
+    settings = Settings(
+        database_url=database_url,
+        auth_jwks_cache_seconds=0.1,
+        auth_jwks_timeout=1,
+        auth_jwks_refresh_interval=0,
+    )
+    answers: list[tuple[float, int]] = []
+
+    async def timed(client: httpx.AsyncClient) -> None:
+        started = time.monotonic()
+        # A token of its own: no request is answered from the verified-token cache.
+        response = await client.get("/items", headers=identity_provider.headers())
+        answers.append((time.monotonic() - started, response.status_code))
+
+    async with serve(settings) as (_, client):
+        assert (await client.get("/items")).status_code == 200  # the keys are cached
+        await anyio.sleep(0.2)  # and now due for a fetch
+        identity_provider.delay = 5
+        with identity_provider.serving_as("slow"):
+            async with anyio.create_task_group() as requests:
+                requests.start_soon(timed, client)
+                await anyio.sleep(0.1)  # the first one is fetching
+                for _ in range(5):
+                    requests.start_soon(timed, client)
+
+    assert [status for _, status in answers] == [200] * 6
+    assert len([seconds for seconds, _ in answers if seconds > 0.8]) == 1, answers

@@ -1,11 +1,12 @@
 """The identity provider's signing keys: its JWKS, fetched over HTTP and cached.
 
-A token names its key by `kid`. A known key is used from the cache, with no I/O; the cache is
-fetched again after `auth_jwks_cache_seconds`, and at once when a token names a key it does not
-hold (the provider rotated its keys), but never more than once per `auth_jwks_refresh_interval`:
-a flood of tokens with made-up `kid`s costs the provider one request per interval, not one per
-token. A fetch that fails keeps the keys already held, so a provider that is down rejects only
-tokens whose key was never fetched (503, not 401: the token may be fine).
+A token names its key by `kid`. A known key is used from the cache, with no I/O. The cache is
+fetched again after `auth_jwks_cache_seconds`, by the request that finds it due (the others keep
+using the cached keys meanwhile), and at once when a token names a key it does not hold (the
+provider rotated its keys); but never more than once per `auth_jwks_refresh_interval`: a flood
+of tokens with made-up `kid`s costs the provider one request per interval, not one per token. A
+fetch that fails keeps the keys already held, so a provider that is down rejects only tokens
+whose key was never fetched (503, not 401: the token may be fine).
 
 The fetch is blocking (urllib), run in a worker thread and bounded by `auth_jwks_timeout`; one
 fetch at a time, and the requests that wait for it share its result.
@@ -68,7 +69,11 @@ class KeySet:
         """The key a token names; InvalidTokenError when the provider does not have it,
         KeySetUnavailableError when the provider cannot be asked."""
         key = self.lookup(kid)
-        if key is not None and time.monotonic() - self.fetched_at < self.cache_seconds:
+        if key is not None and (
+            time.monotonic() - self.fetched_at < self.cache_seconds or self.lock.locked()
+        ):
+            # Fresh; or due for a fetch that another request is making: until it ends, the
+            # cached key serves, so a slow provider delays one request, not all of them.
             return key
         await self.refresh()
         key = self.lookup(kid)

@@ -1,6 +1,12 @@
 """A bearer token, verified: its signature with the provider's key, then its claims."""
 
+import base64
+import binascii
+import json
 import logging
+import time
+from collections import OrderedDict
+from typing import Any
 
 import jwt
 
@@ -16,6 +22,27 @@ logger = logging.getLogger(__name__)
 # it is refused before any parsing.
 MAX_TOKEN_LENGTH = 8192
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+# Tokens verified lately, by their text. A client sends one token for its whole lifetime;
+# verifying it again on every request would repeat about 100 µs of work (PyJWT checks the token
+# byte by byte, then the signature). An entry lasts until the token expires, and no longer than
+# the key set is cached, so a key the provider removed stops being honoured as soon as the key
+# set is fetched again. Bounded: the least recently used entry goes first.
+VERIFIED_TOKENS = 4096
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The header of a compact JWS, read from its first segment alone (the signature and the
+    claims are checked by jwt.decode, once the key is known)."""
+    if token.count(".") != 2:
+        raise InvalidTokenError("The token is not a JWT.")
+    segment = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError):
+        raise InvalidTokenError("The token is not a JWT.") from None
+    if not isinstance(header, dict):
+        raise InvalidTokenError("The token is not a JWT.")
+    return header
 
 
 class TokenVerifier:
@@ -33,14 +60,28 @@ class TokenVerifier:
         self.audience = audience
         self.algorithms = algorithms
         self.leeway = leeway
+        # token -> (time.time() until which it stands verified, its principal)
+        self.verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     async def principal(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidTokenError("The token is too long to be an access token.")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise InvalidTokenError("The token is not a JWT.") from None
+        now = time.time()
+        known = self.verified.get(token)
+        if known is not None:
+            if now < known[0]:
+                self.verified.move_to_end(token)
+                return known[1]
+            del self.verified[token]
+        principal, expires = await self.verify(token)
+        self.verified[token] = (min(expires, now + self.keys.cache_seconds), principal)
+        if len(self.verified) > VERIFIED_TOKENS:
+            self.verified.popitem(last=False)
+        return principal
+
+    async def verify(self, token: str) -> tuple[Principal, float]:
+        """The token's principal and its expiry (`exp`), or the reason it is refused."""
+        header = unverified_header(token)
         algorithm = header.get("alg")
         if algorithm not in self.algorithms:
             # `none`, an HMAC algorithm, or one the service does not accept: refused before any
@@ -70,7 +111,10 @@ class TokenVerifier:
             raise InvalidTokenError(f"The token has no {error.claim!r} claim.") from None
         except jwt.PyJWTError:
             raise InvalidTokenError("The token's signature or claims are invalid.") from None
-        return principal_of(claims)
+        expires = claims["exp"]
+        if not isinstance(expires, int | float):  # PyJWT checked it is a number
+            raise InvalidTokenError("The token's 'exp' claim is not a time.")
+        return principal_of(claims), float(expires)
 
 
 def principal_of(claims: dict[str, object]) -> Principal:
