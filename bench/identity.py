@@ -44,10 +44,12 @@ class Access:
 
 
 @contextlib.contextmanager
-def identity_provider(project: Path) -> Iterator[Access]:
-    """The baked `project`'s stand-in identity provider, running; its settings and a token."""
+def in_service(project: Path, script: str, *arguments: str) -> Iterator[str]:
+    """`script` run by the baked `project`'s own Python, in the project (it imports the
+    service's test helpers); yields the first line it prints, and stops it (closing its stdin)
+    when the block ends. The bench runs the identity provider and PgBouncer this way."""
     process = subprocess.Popen(
-        [str(project / ".venv/bin/python"), "-c", PROVIDER, str(TOKEN_LIFETIME), SUBJECT],
+        [str(project / ".venv/bin/python"), "-c", script, *arguments],
         cwd=project,
         env=clean_environment(),
         stdin=subprocess.PIPE,
@@ -56,11 +58,17 @@ def identity_provider(project: Path) -> Iterator[Access]:
     )
     assert process.stdin is not None and process.stdout is not None
     try:
-        line = process.stdout.readline()
-        if not line.startswith("{"):
-            raise RuntimeError(f"the identity provider did not start (exit {process.wait(30)})")
-        started = json.loads(line)
-        yield Access(started["environment"], started["token"])
+        yield process.stdout.readline().strip()
     finally:
         process.stdin.close()
         process.wait(30)
+
+
+@contextlib.contextmanager
+def identity_provider(project: Path) -> Iterator[Access]:
+    """The baked `project`'s stand-in identity provider, running; its settings and a token."""
+    with in_service(project, PROVIDER, str(TOKEN_LIFETIME), SUBJECT) as line:
+        if not line.startswith("{"):
+            raise RuntimeError("the identity provider did not start")
+        started = json.loads(line)
+        yield Access(started["environment"], started["token"])

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from bench import BENCH
 from bench.baking import compile_bytecode, reference_venv
-from bench.identity import Access
+from bench.identity import Access, in_service
 from bench.model import POOL_SIZE, STOCK, STOCK_ITEMS, WORKERS
 from bench.reference import defaults
 from tests.variants import Variant, clean_environment
@@ -158,23 +158,10 @@ with running_pgbouncer(sys.argv[1], pool_size=int(sys.argv[2])) as bouncer:
 @contextlib.contextmanager
 def pgbouncer(project: Path, url: str) -> Iterator[str]:
     """A PgBouncer in front of `url`'s server; yields `url` reached through it."""
-    process = subprocess.Popen(
-        [str(project / ".venv/bin/python"), "-c", PGBOUNCER, url, str(POOL_SIZE)],
-        cwd=project,
-        env=clean_environment(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        port = process.stdout.readline().strip()
+    with in_service(project, PGBOUNCER, url, str(POOL_SIZE)) as port:
         if not port.isdigit():
-            raise RuntimeError(f"PgBouncer did not start (exit {process.wait(30)})")
+            raise RuntimeError("PgBouncer did not start")
         yield make_url(url).set(host="127.0.0.1", port=int(port)).render_as_string(False)
-    finally:
-        process.stdin.close()
-        process.wait(30)
 
 
 def apps_for(
