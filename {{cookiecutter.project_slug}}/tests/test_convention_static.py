@@ -195,7 +195,7 @@ def test_the_guard_sees_the_convention() -> None:
 
 
 # Modules of the HTTP layer: only they may know HTTPException. Units of work raise domain
-# errors (domain_errors.py), which errors.py maps to statuses.
+# errors (each resource's errors.py, on kit/errors.py), which errors.py maps to statuses.
 HTTP_LAYER_ROLES = ("routes.py", "errors.py")
 
 
