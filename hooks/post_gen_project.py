@@ -31,6 +31,10 @@ SYNC_FROM_ASYNC = (
     "*/repository.py",
     "*/services.py",
     "*/routes.py",
+    # The idempotency keys' claim, which units of work call in their transaction, and the
+    # command line's units of work outside requests.
+    "idempotency/claims.py",
+    "commands.py",
 )
 # Modules outside the package, relative to the project: Alembic's environment, which migrates
 # through the service's own engine.
@@ -44,6 +48,7 @@ SYNC_NAMES = {
     "async_sessionmaker": ("sqlalchemy.orm", "sessionmaker"),
     "create_async_engine": ("sqlalchemy", "create_engine"),
     "AsyncIterator": ("collections.abc", "Iterator"),
+    "asynccontextmanager": ("contextlib", "contextmanager"),
 }
 ASYNC_ONLY_MODULES = {"sqlalchemy.ext.asyncio"}
 SYNC_STATEMENTS = {

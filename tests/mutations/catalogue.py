@@ -294,4 +294,38 @@ MUTATIONS = [
         ((r" or self\.lock\.locked\(\)", ""),),
         caught_by=("tests/test_auth_tokens.py",),
     ),
+    Mutation(
+        "idempotency-key-ignored",
+        "the Idempotency-Key is never looked up: a retry after a lost response repeats the effect",
+        "idempotency/claims.py",
+        ((r"    if key is None:\n        return Claim\(schema\)\n", "    return Claim(schema)\n"),),
+        caught_by=("tests/test_idempotency.py",),
+    ),
+    Mutation(
+        "idempotency-key-outside-the-transaction",
+        "the key is committed on its own before the effect: when the effect then fails, the key "
+        "is kept without a response and every retry is refused",
+        "idempotency/claims.py",
+        (
+            (
+                rf"( +)((?:async )?)with session\.begin_nested\(\):\n"
+                rf" +return Claim\(schema, ({AWAIT})repository\.insert_key\(session, key\)\)\n"
+                r"(?P<rest>    except IntegrityError:)",
+                r"\1\2with type(session)(session.bind) as own, own.begin():\n"
+                r"\1    \3repository.insert_key(own, key)\n"
+                r"\1return Claim(schema)\n"
+                r"\g<rest>",
+            ),
+        ),
+        caught_by=("tests/test_idempotency.py",),
+    ),
+    Mutation(
+        "version-check-off",
+        "no version check: If-Match is ignored and a concurrent edit silently overwrites another",
+        "*/services.py",
+        ((r"condition\.check\(", "(lambda *_: None)("),),
+        other_role="*/models.py",
+        other_edits=((r'__mapper_args__ = \{"version_id_col": version\}', "__mapper_args__ = {}"),),
+        caught_by=("tests/test_conditional_writes.py",),
+    ),
 ]

@@ -5,12 +5,13 @@ They fail, naming the file and line, when
 - code outside `database/session.py` creates an engine or a session: it is the one session
   module;
 - code outside a resource's `services.py`, its unit of work, commits, rolls back or begins a
-  transaction. The one exception: `get_session` rolls back when a request fails;
+  transaction. The exceptions: `get_session` and `job_session` roll back when a request or a
+  job fails, and the idempotency key's claim takes a SAVEPOINT inside its caller's unit of work;
 - the transaction style is mixed: a `begin()` block in a flush-commit service, or a bare
   `commit()` in a begin-context service;
-- `get_session` does not take its session from a `with session_factory() as session:` block
-  (which closes it whatever happens), or its `rollback()` is not in an `except` handler of that
-  block that re-raises.
+- `get_session` (or `job_session`, its twin for units of work outside requests) does not take
+  its session from a `with session_factory() as session:` block (which closes it whatever
+  happens), or its `rollback()` is not in an `except` handler of that block that re-raises.
 
 Calls are matched by name (`create_engine(...)`, `x.commit()`, ...), whatever they are called on.
 """
@@ -43,7 +44,16 @@ ENGINE_OR_SESSION_MAKERS = frozenset(
 )
 TRANSACTION_CALLS = frozenset({"commit", "rollback", "begin", "begin_nested"})
 # (module, function, call) allowed outside the unit of work.
-ALLOWED_OUTSIDE_UNIT_OF_WORK = frozenset({(SESSION_MODULE, "get_session", "rollback")})
+ALLOWED_OUTSIDE_UNIT_OF_WORK = frozenset(
+    {
+        (SESSION_MODULE, "get_session", "rollback"),
+        (SESSION_MODULE, "job_session", "rollback"),
+        # A SAVEPOINT in the caller's transaction, which a duplicate key rolls back alone.
+        ("idempotency/claims.py", "claim", "begin_nested"),
+    }
+)
+# The functions that hand out sessions: a request's, and a job's (a unit of work outside one).
+SESSION_SOURCES = ("get_session", "job_session")
 # The calls that belong to the other style; SAVEPOINTs (`begin_nested`) suit both.
 OTHER_STYLE_CALLS = {"flush-commit": frozenset({"begin"}), "begin-context": frozenset({"commit"})}
 
@@ -141,12 +151,12 @@ def test_the_transaction_style_is_not_mixed() -> None:
     assert not offenders, report(problem, offenders)
 
 
-def session_dependency() -> ast.FunctionDef | ast.AsyncFunctionDef:
+def session_source(name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
     tree = ast.parse((PACKAGE / SESSION_MODULE).read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "get_session":
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             return node
-    raise AssertionError(f"{SESSION_MODULE} has no get_session")
+    raise AssertionError(f"{SESSION_MODULE} has no {name}")
 
 
 def is_call_to(node: ast.AST, name: str) -> bool:
@@ -156,8 +166,8 @@ def is_call_to(node: ast.AST, name: str) -> bool:
     )
 
 
-def test_get_session_always_closes_and_rolls_back_on_error() -> None:
-    function = session_dependency()
+def assert_closes_and_rolls_back(name: str) -> None:
+    function = session_source(name)
     where = f"{(PACKAGE / SESSION_MODULE).relative_to(PROJECT_ROOT).as_posix()}:{function.lineno}"
     blocks = [
         node
@@ -165,7 +175,7 @@ def test_get_session_always_closes_and_rolls_back_on_error() -> None:
         if isinstance(node, ast.With | ast.AsyncWith)
         and any(is_call_to(item.context_expr, "session_factory") for item in node.items)
     ]
-    assert blocks, f"{where}: get_session must open its session in `with session_factory()`"
+    assert blocks, f"{where}: {name} must open its session in `with session_factory()`"
     handlers = [
         handler
         for node in ast.walk(blocks[0])
@@ -180,9 +190,14 @@ def test_get_session_always_closes_and_rolls_back_on_error() -> None:
         and handler.body[-1].exc is None
     ]
     assert rolls_back, (
-        f"{where}: get_session must roll back in an `except` handler inside its session block, "
+        f"{where}: {name} must roll back in an `except` handler inside its session block, "
         "and re-raise"
     )
+
+
+def test_sessions_always_close_and_roll_back_on_error() -> None:
+    for name in SESSION_SOURCES:
+        assert_closes_and_rolls_back(name)
 
 
 def test_the_guard_sees_the_convention() -> None:
@@ -194,9 +209,10 @@ def test_the_guard_sees_the_convention() -> None:
     assert any(module == SESSION_MODULE and name.endswith("sessionmaker") for module, name in found)
 
 
-# Modules of the HTTP layer: only they may know HTTPException. Units of work raise domain
+# Modules of the HTTP layer (routes, the error handlers, the header readers of kit/http.py and
+# idempotency/http.py): only they may know HTTPException. Units of work raise domain
 # errors (each resource's errors.py, on kit/errors.py), which errors.py maps to statuses.
-HTTP_LAYER_ROLES = ("routes.py", "errors.py")
+HTTP_LAYER_ROLES = ("routes.py", "errors.py", "http.py")
 
 
 def is_http_layer(module: str) -> bool:

@@ -16,7 +16,7 @@ async def test_create_returns_the_stored_item(client: httpx.AsyncClient) -> None
     response = await client.get(f"/items/{created['id']}")
 
     assert response.status_code == 200
-    assert response.json() == {"id": created["id"], "name": "bolt", "quantity": 7}
+    assert response.json() == {"id": created["id"], "name": "bolt", "quantity": 7, "version": 1}
 
 
 async def test_duplicate_name_is_a_conflict(client: httpx.AsyncClient) -> None:
@@ -70,7 +70,8 @@ async def test_partial_update_changes_only_the_given_fields(client: httpx.AsyncC
     response = await client.patch(f"/items/{created['id']}", json={"quantity": 9})
 
     assert response.status_code == 200
-    assert response.json() == {"id": created["id"], "name": "bolt", "quantity": 9}
+    # A change is a new version.
+    assert response.json() == {"id": created["id"], "name": "bolt", "quantity": 9, "version": 2}
     assert (await client.get(f"/items/{created['id']}")).json()["quantity"] == 9
 
 

@@ -56,7 +56,7 @@ async def test_an_order_takes_stock_and_a_cancel_gives_it_back_once(
 
     cancelled = await client.post(f"/orders/{body['id']}/cancel")
     assert cancelled.status_code == 200, cancelled.text
-    assert cancelled.json() == {**body, "status": "cancelled"}
+    assert cancelled.json() == {**body, "status": "cancelled", "version": body["version"] + 1}
     assert await stored_items(app) == {"bolt": 10, "nut": 5}
 
     again = await client.post(f"/orders/{body['id']}/cancel")

@@ -19,7 +19,13 @@ from .auth.errors import (
 from .database.capacity import CapacityTimeoutError
 from .database.errors import failure_of
 from .database.failures import DatabaseFailure, Failure
-from .kit.errors import ConflictError, NotFoundError, ServiceError
+from .kit.errors import (
+    ConflictError,
+    NotFoundError,
+    PreconditionFailedError,
+    ServiceError,
+    UnprocessableError,
+)
 from .request_context import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,11 @@ DEADLOCK_DETAIL = (
     "The transaction conflicted with a concurrent one (a deadlock or serialization failure) "
     "and was rolled back; nothing was changed. Try again."
 )
+# A versioned write found the row changed by another writer after this unit of work read it.
+STALE_DETAIL = (
+    "The row was changed by a concurrent request after this one read it; nothing was changed. "
+    "Read it again and retry."
+)
 CAPACITY_DETAIL = (
     "The service is busy: no database connection became free in time; try again later."
 )
@@ -54,6 +65,8 @@ FAILURE_ANSWERS: dict[Failure, tuple[int, str]] = {
     Failure.INVALID: (status.HTTP_422_UNPROCESSABLE_CONTENT, INVALID_DETAIL),
     Failure.TIMEOUT: (status.HTTP_503_SERVICE_UNAVAILABLE, TIMEOUT_DETAIL),
     Failure.DEADLOCK: (status.HTTP_503_SERVICE_UNAVAILABLE, DEADLOCK_DETAIL),
+    # The same answer as a stale If-Match: the client's view of the row is out of date.
+    Failure.STALE: (status.HTTP_412_PRECONDITION_FAILED, STALE_DETAIL),
     Failure.LOST_CONNECTION: (status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL),
     Failure.UNAVAILABLE: (status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL),
     Failure.POOL_EXHAUSTED: (status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE_DETAIL),
@@ -64,6 +77,8 @@ FAILURE_ANSWERS: dict[Failure, tuple[int, str]] = {
 DOMAIN_ERROR_STATUS: dict[type[ServiceError], int] = {
     NotFoundError: status.HTTP_404_NOT_FOUND,
     ConflictError: status.HTTP_409_CONFLICT,
+    UnprocessableError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    PreconditionFailedError: status.HTTP_412_PRECONDITION_FAILED,
 }
 
 # The exceptions that are the client's refusals, not failures: the session layer counts the
@@ -99,7 +114,7 @@ def log_failure(exc: BaseException, failure: DatabaseFailure) -> None:
     elif failure.kind is Failure.INTERNAL:
         # The traceback's frames, not its messages: see logs.JsonFormatter.
         logger.error("database error", extra=error_fields(exc, failure), exc_info=exc)
-    elif failure.kind not in (Failure.CONFLICT, Failure.INVALID):
+    elif failure.kind not in (Failure.CONFLICT, Failure.INVALID, Failure.STALE):
         logger.warning("database unavailable", extra=error_fields(exc, failure))
 
 

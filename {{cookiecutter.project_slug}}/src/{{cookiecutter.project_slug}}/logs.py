@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import StatementError
 
-from .request_context import caller_var, request_id_var
+from .request_context import caller_var, job_var, request_id_var
 from .settings import Settings
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -42,6 +42,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id is not None:
             entry["request_id"] = request_id
+        job = job_var.get()
+        if job is not None:
+            entry["job.name"] = job
         caller = caller_var.get()
         if caller is not None:
             # Who the token speaks for, never the token: it is a credential.

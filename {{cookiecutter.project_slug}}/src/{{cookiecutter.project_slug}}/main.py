@@ -55,9 +55,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             metrics.mark_process_dead()
 
 
+def api_description(settings: Settings) -> str:
+    """The policies a client must know, published in the OpenAPI document."""
+    hours = settings.idempotency_key_retention / 3600
+    return (
+        "**Retries.** Every non-idempotent operation takes an `Idempotency-Key` header: a "
+        "retry with the same key and the same request is answered with the first response "
+        "(marked `Idempotent-Replayed: true`) and changes nothing again. Keys are kept for "
+        f"{hours:g} hours ({settings.idempotency_key_retention} seconds)"
+        + (", and required." if settings.idempotency_key_required else ".")
+        + "\n\n**Concurrent edits.** Responses that are one row carry its `ETag`; send it "
+        "back in `If-Match` to change or delete the row only if nobody changed it meanwhile "
+        "(412 otherwise" + ("; 428 without `If-Match`)." if settings.if_match_required else ").")
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title={{ cookiecutter.project_name | python_string }}, lifespan=lifespan)
-    settings = app.state.settings = settings or get_settings()
+    settings = settings or get_settings()
+    app = FastAPI(
+        title={{ cookiecutter.project_name | python_string }},
+        description=api_description(settings),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
     if settings.log_configure:
         configure_logging(settings)
     install_error_handlers(app)

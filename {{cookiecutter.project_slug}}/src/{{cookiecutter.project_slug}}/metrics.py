@@ -33,6 +33,7 @@ ROLLBACK_CAUSES = (
     "data_error",
     "timeout",
     "deadlock",
+    "stale",
     "lost_connection",
     "other",
 )

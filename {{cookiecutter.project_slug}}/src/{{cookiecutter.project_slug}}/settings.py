@@ -30,6 +30,14 @@ class Settings(DialectSettings, AuthSettings):
     # WEB_CONCURRENCY too (the default of --workers): set it there, not with --workers, so the
     # service knows its real number of pools.
     web_concurrency: int = Field(default=1, ge=1)
+    # Seconds an idempotency key is kept: a retry within it is answered with the first
+    # response; after it, the key may be purged (`python -m ... purge-idempotency-keys`) and
+    # means a new request. Published in the OpenAPI description.
+    idempotency_key_retention: int = Field(default=86400, gt=0)
+    # Refuse (400) a non-idempotent operation sent without an Idempotency-Key.
+    idempotency_key_required: bool = False
+    # Refuse (428) a write to an existing row sent without If-Match.
+    if_match_required: bool = False
 
 
 @lru_cache

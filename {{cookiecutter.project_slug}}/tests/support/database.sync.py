@@ -80,3 +80,19 @@ def add_slow_route(app: FastAPI, path: str, sql: str) -> None:
         return {}
 
     app.router.add_api_route(path, slow, methods=["POST"])
+
+
+async def run_unit_of_work(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a function of the service that does database work (a command's, a unit of work),
+    in a worker thread, as the service runs its database work."""
+    return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
+
+
+def failing_after(function: Callable[..., Any], error: Exception) -> Callable[..., Any]:
+    """`function` of the service, made to raise `error` once it has done its work."""
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        function(*args, **kwargs)
+        raise error
+
+    return failing

@@ -170,6 +170,12 @@ def set_current(provider: IdentityProvider | None) -> None:
     _current[:] = [provider] if provider else []
 
 
+def current_provider() -> IdentityProvider:
+    """The identity provider of the test run (conftest.py's identity_provider)."""
+    assert _current, "no identity provider is running (conftest.py's identity_provider)"
+    return _current[0]
+
+
 def access_headers() -> dict[str, str]:
     """An Authorization header with a valid token of every scope, for a client of the harness."""
     assert _current, "no identity provider is running (conftest.py's identity_provider)"

@@ -61,6 +61,10 @@ ERROR_NUMBER_FAILURE = {
     # InnoDB rolled the transaction back in favour of a concurrent one: it chose it as a
     # deadlock's victim (the one that changed fewer rows). The same request may well succeed.
     1213: Failure.DEADLOCK,
+    # MariaDB with innodb_snapshot_isolation=ON (the default from 11.6): a locking read or a
+    # write found a row changed since the transaction's snapshot ("record has changed since
+    # last read"). The same change as a failed version check.
+    1020: Failure.STALE,
 }
 CLIENT_ERRORS = range(2000, 3000)  # raised by the client library: mostly lost connections
 

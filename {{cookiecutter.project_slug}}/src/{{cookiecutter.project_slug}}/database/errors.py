@@ -8,6 +8,7 @@ nothing here names a database or an HTTP status.
 
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 
 from .dialect import error_code, failure_for
 from .failures import DatabaseFailure, Failure
@@ -29,6 +30,9 @@ def failure_of(error: BaseException) -> DatabaseFailure | None:
 
 
 def _classify(error: BaseException) -> DatabaseFailure | None:
+    if isinstance(error, StaleDataError):
+        # A versioned UPDATE or DELETE matched no row: another writer changed it first.
+        return DatabaseFailure(Failure.STALE, None)
     if isinstance(error, PoolTimeoutError):
         return DatabaseFailure(Failure.POOL_EXHAUSTED, None)
     if isinstance(error, DBAPIError) and error.orig is not None:

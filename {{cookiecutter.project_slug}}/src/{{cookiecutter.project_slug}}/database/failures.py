@@ -18,6 +18,9 @@ class Failure(enum.StrEnum):
     TIMEOUT = "timeout"
     # The database rolled the transaction back for a concurrent one (deadlock, serialization).
     DEADLOCK = "deadlock"
+    # The row changed since the unit of work read it: a version check found another writer's
+    # change (SQLAlchemy's StaleDataError, or a database's own snapshot check).
+    STALE = "stale"
     # The connection went away under the transaction.
     LOST_CONNECTION = "lost_connection"
     # The database cannot be reached or refuses work for now (too many connections, shutdown).

@@ -39,6 +39,7 @@ ROLLBACK_CAUSE = {
     Failure.TIMEOUT: "timeout",
     Failure.POOL_EXHAUSTED: "timeout",
     Failure.DEADLOCK: "deadlock",
+    Failure.STALE: "stale",
     Failure.LOST_CONNECTION: "lost_connection",
     Failure.UNAVAILABLE: "other",
     Failure.INTERNAL: "other",

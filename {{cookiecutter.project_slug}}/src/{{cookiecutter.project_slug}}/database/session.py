@@ -6,6 +6,8 @@ The team's session convention, enforced here:
   `scoped_session`, so a failed transaction can never leak into another request;
 - `get_session` rolls back on any exception (an HTTPException included), logs and counts that
   rollback with its cause (`observability.report_rollback`), and always closes;
+- units of work outside requests (commands, jobs) take theirs from `job_session`, under the
+  same rules;
 - it never commits: the unit of work (each resource's `services.py`) commits before the
   response is built, because code after `yield` runs after the client already has its answer;
 - a request gets its session only after a database slot (`capacity.py`), so no more requests
@@ -13,6 +15,7 @@ The team's session convention, enforced here:
 """
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -24,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from ..request_context import job_var
 from .capacity import database_slot
 from .dialect import (
     DialectSettings,
@@ -105,6 +109,31 @@ async def get_session(
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+@asynccontextmanager
+async def job_session(
+    session_factory: async_sessionmaker[AsyncSession], job: str
+) -> AsyncIterator[AsyncSession]:
+    """The session of one unit of work outside a request (a command, a scheduled job), under
+    the same rules as `get_session`: rolled back, logged and counted on any exception, always
+    closed, never committed here (the unit of work in `services.py` commits). Log lines meanwhile
+    carry `job.name` instead of a request id. Use one per unit of work:
+
+        async with job_session(session_factory, "purge-idempotency-keys") as session:
+            deleted = await services.purge_expired(session, before=cutoff, limit=1000)
+    """
+    token = job_var.set(job)
+    try:
+        async with session_factory() as session:
+            try:
+                yield session
+            except Exception as error:
+                await session.rollback()
+                report_rollback(session.info, error)
+                raise
+    finally:
+        job_var.reset(token)
 
 
 async def begin_read_only(session: AsyncSession) -> None:

@@ -16,3 +16,9 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), unique=True)
     # A 32-bit INTEGER on purpose: values past its range must fail cleanly, not poison the session.
     quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every change (the ORM's versioned UPDATE here, and by hand in the repository's
+    # statements that change many rows): the ETag of the row, checked against If-Match.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    # Read by SQLAlchemy when the class is made, as its declarative API types it.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -65,26 +65,29 @@ async def update_item(session: AsyncSession, item: Item, changes: ItemUpdate) ->
 
 async def add_to_quantity(session: AsyncSession, item_id: int, delta: int) -> None:
     """Add `delta` in the database itself, so concurrent changes are not lost (lock the row
-    first when the new quantity is checked or returned). A loaded Item is not updated: call
-    `reload_quantity` for the stored value."""
+    first when the new quantity is checked or returned). The version is bumped with it: a
+    statement is no versioned ORM flush, so it says so itself, and a client's old ETag no
+    longer matches. A loaded Item is not updated: call `reload_quantity` for the stored values."""
     await session.execute(
         update(Item)
         .where(Item.id == item_id)
-        .values(quantity=Item.quantity + delta)
+        .values(quantity=Item.quantity + delta, version=Item.version + 1)
         .execution_options(synchronize_session=False),
     )
 
 
 async def reload_quantity(session: AsyncSession, item: Item) -> None:
-    await session.refresh(item, ["quantity"])
+    """The stored quantity and version of `item`, after statements that changed them."""
+    await session.refresh(item, ["quantity", "version"])
 
 
 async def adjust_quantities(session: AsyncSession, *, name_prefix: str, delta: int) -> int:
-    """Add `delta` to every item whose name starts with `name_prefix`; one UPDATE statement."""
+    """Add `delta` to every item whose name starts with `name_prefix`, and bump their versions;
+    one UPDATE statement."""
     result = await session.execute(
         update(Item)
         .where(Item.name.startswith(name_prefix, autoescape=True))
-        .values(quantity=Item.quantity + delta)
+        .values(quantity=Item.quantity + delta, version=Item.version + 1)
         .execution_options(synchronize_session=False),
     )
     return cast("CursorResult[Any]", result).rowcount

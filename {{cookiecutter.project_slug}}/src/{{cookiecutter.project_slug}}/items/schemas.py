@@ -54,6 +54,8 @@ class ItemRead(BaseModel):
     id: int
     name: str
     quantity: int
+    # The row's version: its ETag, the value to send back in If-Match.
+    version: int
 
 
 class ItemPage(BaseModel):

@@ -3,28 +3,53 @@
 Convention (begin-context): each function is one `async with session.begin():` block. The block
 commits when it ends normally, before the response is built, and rolls back when an exception
 leaves it. Data access in `repository.py` flushes inside the block and never commits.
+
+A write that takes an idempotency key claims it first, in the same block (idempotency/claims.py):
+the key, the effect and the response to replay are committed together. A write to an existing
+row checks the client's `If-Match` against the row it loaded; the versioned UPDATE checks again.
 """
 
 from collections.abc import Sequence
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..database.session import begin_read_only
+from ..idempotency.claims import Outcome, claim
+from ..idempotency.keys import RequestKey
+from ..kit.versions import VersionCondition
 from ..kit.pagination import offset_of
 from . import repository
 from .errors import ItemNotFoundError
 from .models import Item
-from .schemas import ItemCreate, ItemPage, ItemRead, ItemUpdate, Transfer
+from .schemas import AdjustmentResult, ItemCreate, ItemPage, ItemRead, ItemUpdate, Transfer
+
+# How each keyed operation's response is stored for replay.
+ITEM = TypeAdapter(ItemRead)
+ITEMS = TypeAdapter(list[ItemRead])
+ADJUSTMENT = TypeAdapter(AdjustmentResult)
 
 
-async def create_item(session: AsyncSession, data: ItemCreate) -> Item:
+async def create_item(
+    session: AsyncSession, data: ItemCreate, *, key: RequestKey | None = None
+) -> Outcome[ItemRead]:
     async with session.begin():
-        return await repository.add_item(session, data)
+        claimed = await claim(session, key, ITEM)
+        if claimed.replay is None:
+            item = await repository.add_item(session, data)
+            claimed.remember(ItemRead.model_validate(item))
+    return claimed.outcome
 
 
-async def create_items(session: AsyncSession, rows: Sequence[ItemCreate]) -> list[Item]:
+async def create_items(
+    session: AsyncSession, rows: Sequence[ItemCreate], *, key: RequestKey | None = None
+) -> Outcome[list[ItemRead]]:
     async with session.begin():
-        return await repository.insert_items(session, rows)
+        claimed = await claim(session, key, ITEMS)
+        if claimed.replay is None:
+            items = await repository.insert_items(session, rows)
+            claimed.remember([ItemRead.model_validate(item) for item in items])
+    return claimed.outcome
 
 
 async def get_item(session: AsyncSession, item_id: int) -> Item:
@@ -48,33 +73,57 @@ async def list_items(session: AsyncSession, *, page: int, page_size: int) -> Ite
     )
 
 
-async def update_item(session: AsyncSession, item_id: int, changes: ItemUpdate) -> Item:
+async def update_item(
+    session: AsyncSession, item_id: int, changes: ItemUpdate, *, condition: VersionCondition
+) -> Item:
     async with session.begin():
         item = await _existing_item(session, item_id)
+        condition.check("Item", item.id, item.version)
         return await repository.update_item(session, item, changes)
 
 
-async def adjust_quantities(session: AsyncSession, *, name_prefix: str, delta: int) -> int:
+async def adjust_quantities(
+    session: AsyncSession, *, name_prefix: str, delta: int, key: RequestKey | None = None
+) -> Outcome[AdjustmentResult]:
     async with session.begin():
-        return await repository.adjust_quantities(session, name_prefix=name_prefix, delta=delta)
+        claimed = await claim(session, key, ADJUSTMENT)
+        if claimed.replay is None:
+            updated = await repository.adjust_quantities(
+                session, name_prefix=name_prefix, delta=delta
+            )
+            claimed.remember(AdjustmentResult(updated=updated))
+    return claimed.outcome
 
 
-async def transfer_quantity(session: AsyncSession, source_id: int, transfer: Transfer) -> Item:
-    """Move stock between two items: both changes are stored, or neither."""
+async def transfer_quantity(
+    session: AsyncSession,
+    source_id: int,
+    transfer: Transfer,
+    *,
+    condition: VersionCondition,
+    key: RequestKey | None = None,
+) -> Outcome[ItemRead]:
+    """Move stock between two items: both changes are stored, or neither. `condition` is the
+    source item's (the one the path names)."""
     async with session.begin():
-        items = await repository.lock_items(session, [source_id, transfer.to_item_id])
-        source = _found(items, source_id)
-        await repository.add_to_quantity(session, source.id, -transfer.quantity)
-        # The decrement is already sent to the database; a missing target rolls it back.
-        target = _found(items, transfer.to_item_id)
-        await repository.add_to_quantity(session, target.id, transfer.quantity)
-        await repository.reload_quantity(session, source)
-        return source
+        claimed = await claim(session, key, ITEM)
+        if claimed.replay is None:
+            items = await repository.lock_items(session, [source_id, transfer.to_item_id])
+            source = _found(items, source_id)
+            condition.check("Item", source.id, source.version)
+            await repository.add_to_quantity(session, source.id, -transfer.quantity)
+            # The decrement is already sent to the database; a missing target rolls it back.
+            target = _found(items, transfer.to_item_id)
+            await repository.add_to_quantity(session, target.id, transfer.quantity)
+            await repository.reload_quantity(session, source)
+            claimed.remember(ItemRead.model_validate(source))
+    return claimed.outcome
 
 
-async def delete_item(session: AsyncSession, item_id: int) -> None:
+async def delete_item(session: AsyncSession, item_id: int, *, condition: VersionCondition) -> None:
     async with session.begin():
         item = await _existing_item(session, item_id)
+        condition.check("Item", item.id, item.version)
         await repository.delete_item(session, item)
 
 

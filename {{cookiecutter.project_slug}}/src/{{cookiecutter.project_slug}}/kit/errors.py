@@ -28,3 +28,19 @@ class NotFoundError(ServiceError):
 
 class ConflictError(ServiceError):
     """The request contradicts the stored state (e.g. cancelling a cancelled order)."""
+
+
+class UnprocessableError(ServiceError):
+    """The request is well formed but cannot be done as sent (e.g. an idempotency key reused
+    for another request)."""
+
+
+class PreconditionFailedError(ServiceError):
+    """The client's condition on the stored state does not hold: its `If-Match` names a
+    version the row no longer has. Nothing was changed."""
+
+    def __init__(self, kind: str, key: int) -> None:
+        super().__init__(
+            f"{kind} {key} has changed since the version the request names (If-Match); "
+            "nothing was changed. Read it again and retry with its new ETag."
+        )

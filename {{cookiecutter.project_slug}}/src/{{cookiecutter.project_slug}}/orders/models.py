@@ -43,12 +43,17 @@ class Order(Base):
         ),
         default=OrderStatus.PLACED,
     )
+    # Bumped by every change of the order (its ETag): a cancel with a stale If-Match is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order",
         lazy="raise",
         order_by="OrderLine.id",
         cascade="all, delete-orphan",
     )
+
+    # Read by SQLAlchemy when the class is made, as its declarative API types it.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class OrderLine(Base):

@@ -45,6 +45,8 @@ class OrderRead(BaseModel):
     id: int
     status: OrderStatus
     lines: list[OrderLineRead]
+    # The order's version: its ETag, the value to send back in If-Match.
+    version: int
 
 
 class OrderPage(BaseModel):

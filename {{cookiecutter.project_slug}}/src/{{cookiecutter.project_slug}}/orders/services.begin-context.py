@@ -8,23 +8,36 @@ leaves it: a domain error raised inside it keeps nothing of a refused order.
 
 from collections.abc import Sequence
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..database.session import begin_read_only
+from ..idempotency.claims import Outcome, claim
+from ..idempotency.keys import RequestKey
 from ..items import repository as items_repository
 from ..items.errors import ItemNotFoundError
+from ..kit.versions import VersionCondition
 from ..kit.pagination import offset_of
 from . import repository
 from .errors import InsufficientStockError, OrderAlreadyCancelledError, OrderNotFoundError
 from .models import Order, OrderStatus
 from .schemas import OrderCreate, OrderLineCreate, OrderPage, OrderRead
 
+# How the keyed operations' response is stored for replay.
+ORDER = TypeAdapter(OrderRead)
 
-async def place_order(session: AsyncSession, data: OrderCreate, *, owner: str) -> Order:
+
+async def place_order(
+    session: AsyncSession, data: OrderCreate, *, owner: str, key: RequestKey | None = None
+) -> Outcome[OrderRead]:
     """Take every line's quantity from stock and store the order: all of it, or nothing."""
     async with session.begin():
-        await _take_stock(session, data.lines)
-        return await repository.add_order(session, data.lines, owner=owner)
+        claimed = await claim(session, key, ORDER)
+        if claimed.replay is None:
+            await _take_stock(session, data.lines)
+            order = await repository.add_order(session, data.lines, owner=owner)
+            claimed.remember(OrderRead.model_validate(order))
+    return claimed.outcome
 
 
 async def get_order(session: AsyncSession, order_id: int, *, owner: str) -> Order:
@@ -54,17 +67,31 @@ async def list_orders(
     )
 
 
-async def cancel_order(session: AsyncSession, order_id: int, *, owner: str) -> Order:
+async def cancel_order(
+    session: AsyncSession,
+    order_id: int,
+    *,
+    owner: str,
+    condition: VersionCondition,
+    key: RequestKey | None = None,
+) -> Outcome[OrderRead]:
     """Give the order's stock back, once: the order's row lock makes a second cancel wait for
     the first, then see it."""
     async with session.begin():
-        order = await _existing_order(session, order_id, owner=owner, for_update=True)
-        if order.status == OrderStatus.CANCELLED:
-            raise OrderAlreadyCancelledError(order_id)
-        await items_repository.lock_items(session, sorted(line.item_id for line in order.lines))
-        for line in order.lines:
-            await items_repository.add_to_quantity(session, line.item_id, line.quantity)
-        return await repository.mark_cancelled(session, order)
+        claimed = await claim(session, key, ORDER)
+        if claimed.replay is None:
+            order = await _existing_order(session, order_id, owner=owner, for_update=True)
+            condition.check("Order", order.id, order.version)
+            if order.status == OrderStatus.CANCELLED:
+                raise OrderAlreadyCancelledError(order_id)
+            await items_repository.lock_items(
+                session, sorted(line.item_id for line in order.lines)
+            )
+            for line in order.lines:
+                await items_repository.add_to_quantity(session, line.item_id, line.quantity)
+            await repository.mark_cancelled(session, order)
+            claimed.remember(OrderRead.model_validate(order))
+    return claimed.outcome
 
 
 async def _take_stock(session: AsyncSession, lines: Sequence[OrderLineCreate]) -> None:

@@ -1,0 +1,114 @@
+"""Conditional requests over HTTP (RFC 9110, section 13): the `If-Match` and `If-None-Match`
+headers read into conditions on a row's version (kit/versions.py), and their answers (304,
+412, 428) for the OpenAPI document.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from .responses import ErrorBody
+from .versions import ANY_VERSION, VersionCondition, etag
+
+# An entity tag is a quoted string of visible ASCII other than the quote (RFC 9110, 8.8.3).
+ETAG_MAX_LENGTH = 64
+IF_MATCH_DESCRIPTION = (
+    "Do the write only if the row's current `ETag` is one of these (strong comparison; `*`: "
+    "any current version). Otherwise 412 and nothing is changed."
+)
+IF_NONE_MATCH_DESCRIPTION = (
+    "Answer 304 Not Modified, without a body, if the row's current `ETag` is one of these."
+)
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The row's version, a strong entity tag: send it back in `If-Match`.",
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    }
+}
+
+
+def parse_tags(value: str) -> frozenset[str] | None:
+    """The entity tags of an `If-Match` / `If-None-Match` list; None for `*`. Weak tags
+    (`W/"..."`) are kept as written: strong comparison never matches them."""
+    if value.strip() == "*":
+        return None
+    tags = frozenset(tag.strip() for tag in value.split(",") if tag.strip())
+    for tag in tags:
+        bare = tag.removeprefix("W/")
+        if (
+            len(bare) < 2
+            or len(bare) > ETAG_MAX_LENGTH
+            or not (bare.startswith('"') and bare.endswith('"'))
+            or any(not 0x21 <= ord(c) <= 0x7E or c == '"' for c in bare[1:-1])
+        ):
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST,
+                'If-Match and If-None-Match take entity tags such as "3" (quoted), or *.',
+            )
+    return tags
+
+
+def if_match(
+    request: Request,
+    header: Annotated[
+        str | None,
+        Header(alias="If-Match", description=IF_MATCH_DESCRIPTION, max_length=1024),
+    ] = None,
+) -> VersionCondition:
+    """The write's condition. Without the header the write applies to any version, unless the
+    service requires conditional writes (IF_MATCH_REQUIRED: 428, RFC 6585)."""
+    if header is None:
+        if request.app.state.settings.if_match_required:
+            raise HTTPException(
+                status.HTTP_428_PRECONDITION_REQUIRED,
+                "This service requires If-Match on writes to existing rows: send the ETag "
+                "of the version you read.",
+            )
+        return ANY_VERSION
+    return VersionCondition(parse_tags(header))
+
+
+def if_none_match(
+    header: Annotated[
+        str | None,
+        Header(alias="If-None-Match", description=IF_NONE_MATCH_DESCRIPTION, max_length=1024),
+    ] = None,
+) -> frozenset[str] | None:
+    """The tags a read may answer 304 for; an empty set when the header is absent."""
+    if header is None:
+        return frozenset()
+    return parse_tags(header)
+
+
+IfMatch = Annotated[VersionCondition, Depends(if_match)]
+IfNoneMatch = Annotated[frozenset[str] | None, Depends(if_none_match)]
+
+
+def not_modified(tags: frozenset[str] | None, version: int) -> bool:
+    """If-None-Match holds for the row: `*` (any current row) or a tag equal to its version's
+    (weak comparison, RFC 9110 13.1.2: W/"3" matches "3")."""
+    if tags is None:
+        return True
+    current = etag(version)
+    return any(tag.removeprefix("W/") == current for tag in tags)
+
+
+# The answers a write with If-Match may give besides its own, for the OpenAPI document; and a
+# read's 304.
+CONDITIONAL_WRITE: dict[int | str, dict[str, Any]] = {
+    412: {
+        "model": ErrorBody,
+        "description": "If-Match names a version the row no longer has, or a concurrent "
+        "request changed the row first: nothing was changed. Read it again.",
+    },
+    428: {
+        "model": ErrorBody,
+        "description": "If-Match is required (IF_MATCH_REQUIRED) and was not sent.",
+    },
+}
+CONDITIONAL_READ: dict[int | str, dict[str, Any]] = {
+    304: {
+        "description": "Not Modified: If-None-Match names the row's current ETag.",
+        "headers": ETAG_HEADER,
+    },
+}
