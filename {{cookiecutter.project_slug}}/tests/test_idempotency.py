@@ -221,9 +221,8 @@ async def test_a_required_key_is_a_400_when_missing(database_url: str) -> None:
     ):
         missing = await client.post("/items", json={"name": "bolt"})
         given = await client.post("/items", json={"name": "bolt"}, headers=keyed("k"))
-        assert "Idempotency-Key" in (await client.get("/openapi.json")).json()["info"][
-            "description"
-        ]
+        document = (await client.get("/openapi.json")).json()
+    assert "Idempotency-Key" in document["info"]["description"]
     assert missing.status_code == 400, missing.text
     assert "Idempotency-Key" in missing.json()["detail"]
     assert given.status_code == 201
@@ -316,9 +315,7 @@ async def test_a_failed_purge_batch_leaves_its_keys(
     monkeypatch.setattr(repository, "delete_keys", failing_after(repository.delete_keys, failure))
 
     with pytest.raises(RuntimeError):
-        await run_unit_of_work(
-            commands.purge_idempotency_keys, app.state.settings, batch_size=10
-        )
+        await run_unit_of_work(commands.purge_idempotency_keys, app.state.settings, batch_size=10)
 
     assert await keys_stored(app.state.engine) == 5
 

@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Sequence
 
-from .database.engine import dispose
 from .database.session import create_engine_from_settings, create_session_factory, job_session
 from .errors import CLIENT_ERRORS
 from .idempotency import services as idempotency
@@ -45,7 +44,7 @@ async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
             if deleted < batch_size:
                 break
     finally:
-        await dispose(engine)
+        await engine.dispose()
     logger.info("purged %d expired idempotency keys", purged, extra={"job.name": PURGE})
     return purged
 

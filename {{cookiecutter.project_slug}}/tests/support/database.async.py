@@ -70,12 +70,16 @@ def add_slow_route(app: FastAPI, path: str, sql: str) -> None:
     app.router.add_api_route(path, slow, methods=["POST"])
 
 
-async def run_unit_of_work(function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+async def run_unit_of_work(
+    function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+) -> Any:
     """Call a function of the service that does database work (a command's, a unit of work)."""
     return await function(*args, **kwargs)
 
 
-def failing_after(function: Callable[..., Awaitable[Any]], error: Exception) -> Callable[..., Awaitable[Any]]:
+def failing_after(
+    function: Callable[..., Awaitable[Any]], error: Exception
+) -> Callable[..., Awaitable[Any]]:
     """`function` of the service, made to raise `error` once it has done its work."""
 
     async def failing(*args: Any, **kwargs: Any) -> Any:

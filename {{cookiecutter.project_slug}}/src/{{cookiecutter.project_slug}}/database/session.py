@@ -113,7 +113,8 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 @asynccontextmanager
 async def job_session(
-    session_factory: async_sessionmaker[AsyncSession], job: str
+    session_factory: async_sessionmaker[AsyncSession],
+    job: str,
 ) -> AsyncIterator[AsyncSession]:
     """The session of one unit of work outside a request (a command, a scheduled job), under
     the same rules as `get_session`: rolled back, logged and counted on any exception, always

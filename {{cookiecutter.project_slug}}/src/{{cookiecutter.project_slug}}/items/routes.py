@@ -171,7 +171,11 @@ async def transfer_quantity(
     response: Response,
 ) -> ItemRead:
     outcome = await services.transfer_quantity(
-        session, item_id, transfer, condition=condition, key=key
+        session,
+        item_id,
+        transfer,
+        condition=condition,
+        key=key,
     )
     return item_answer(response, answer(response, outcome))
 

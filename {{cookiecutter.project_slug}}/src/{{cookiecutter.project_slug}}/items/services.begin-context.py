@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..database.session import begin_read_only
 from ..idempotency.claims import Outcome, claim
 from ..idempotency.keys import RequestKey
-from ..kit.versions import VersionCondition
 from ..kit.pagination import offset_of
+from ..kit.versions import VersionCondition
 from . import repository
 from .errors import ItemNotFoundError
 from .models import Item
@@ -89,7 +89,9 @@ async def adjust_quantities(
         claimed = await claim(session, key, ADJUSTMENT)
         if claimed.replay is None:
             updated = await repository.adjust_quantities(
-                session, name_prefix=name_prefix, delta=delta
+                session,
+                name_prefix=name_prefix,
+                delta=delta,
             )
             claimed.remember(AdjustmentResult(updated=updated))
     return claimed.outcome

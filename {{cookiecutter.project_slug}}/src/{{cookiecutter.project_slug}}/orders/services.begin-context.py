@@ -16,8 +16,8 @@ from ..idempotency.claims import Outcome, claim
 from ..idempotency.keys import RequestKey
 from ..items import repository as items_repository
 from ..items.errors import ItemNotFoundError
-from ..kit.versions import VersionCondition
 from ..kit.pagination import offset_of
+from ..kit.versions import VersionCondition
 from . import repository
 from .errors import InsufficientStockError, OrderAlreadyCancelledError, OrderNotFoundError
 from .models import Order, OrderStatus
@@ -84,9 +84,8 @@ async def cancel_order(
             condition.check("Order", order.id, order.version)
             if order.status == OrderStatus.CANCELLED:
                 raise OrderAlreadyCancelledError(order_id)
-            await items_repository.lock_items(
-                session, sorted(line.item_id for line in order.lines)
-            )
+            item_ids = sorted(line.item_id for line in order.lines)
+            await items_repository.lock_items(session, item_ids)
             for line in order.lines:
                 await items_repository.add_to_quantity(session, line.item_id, line.quantity)
             await repository.mark_cancelled(session, order)
