@@ -52,6 +52,7 @@ def test_select_variant_files_renames_and_removes(tmp_path: Path) -> None:
 ASYNC_SAMPLE = """\
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import (
@@ -70,6 +71,7 @@ def make(settings: Settings) -> AsyncEngine:
     return engine
 
 
+@asynccontextmanager
 async def get_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         yield session
@@ -86,6 +88,7 @@ asyncio.run(migrate(make(Settings())))
 
 SYNC_SAMPLE = """\
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine
@@ -100,6 +103,7 @@ def make(settings: Settings) -> Engine:
     return engine
 
 
+@contextmanager
 def get_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session:
         yield session

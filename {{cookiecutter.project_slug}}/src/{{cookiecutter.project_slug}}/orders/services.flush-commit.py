@@ -85,7 +85,8 @@ async def cancel_order(
         condition.check("Order", order.id, order.version)
         if order.status == OrderStatus.CANCELLED:
             raise OrderAlreadyCancelledError(order_id)
-        await items_repository.lock_items(session, sorted(line.item_id for line in order.lines))
+        item_ids = sorted(line.item_id for line in order.lines)
+        await items_repository.lock_items(session, item_ids)
         for line in order.lines:
             await items_repository.add_to_quantity(session, line.item_id, line.quantity)
         await repository.mark_cancelled(session, order)
