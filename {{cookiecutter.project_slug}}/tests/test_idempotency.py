@@ -5,9 +5,7 @@ lost after the commit is replayed to the retry; a request that failed stored not
 retry runs; concurrent retries wait for the first and replay it.
 """
 
-import json
-import os
-import subprocess
+import runpy
 import sys
 from typing import Any
 
@@ -19,11 +17,12 @@ from fastapi import FastAPI
 from {{ cookiecutter.project_slug }} import commands
 from {{ cookiecutter.project_slug }}.idempotency import repository
 from {{ cookiecutter.project_slug }}.main import create_app
-from {{ cookiecutter.project_slug }}.settings import Settings
+from {{ cookiecutter.project_slug }}.settings import Settings, get_settings
 
 from .support.database import execute, failing_after, open_engine, run_unit_of_work
 from .support.helpers import create, gather, stored_items
 from .support.identity_provider import access_headers, current_provider
+from .support.log_capture import captured
 from .support.lossy_proxy import lossy_proxy
 from .support.tables import empty_database
 from .support.uvicorn_server import uvicorn_in_thread
@@ -31,15 +30,8 @@ from .support.uvicorn_server import uvicorn_in_thread
 pytestmark = pytest.mark.anyio
 
 CONCURRENT_RETRIES = 20
-# The purge as a cron job runs it, in small batches so that two runs share the work.
-PURGE = [
-    sys.executable,
-    "-m",
-    "{{ cookiecutter.project_slug }}",
-    "purge-idempotency-keys",
-    "--batch-size",
-    "3",
-]
+# The purge in small batches, so that two runs share the work.
+PURGE_ARGUMENTS = ["purge-idempotency-keys", "--batch-size", "3"]
 PURGE_TIMEOUT = 60
 
 
@@ -272,9 +264,15 @@ async def test_a_response_lost_after_commit_is_replayed_to_the_retry(
     assert [row[0] for row in stock] == [6]
 
 
-async def test_the_purge_deletes_only_expired_keys_from_two_processes_at_once(
-    app: FastAPI, client: httpx.AsyncClient, database_url: str
+async def test_the_purge_deletes_only_expired_keys_from_two_runs_at_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Two purges at once, as two replicas' cron jobs would run them (in two threads of this
+    process, each with its own engine, to spare two interpreters' start-up): together they
+    delete the expired keys, each once, and nothing else."""
     for number in range(30):
         response = await client.post(
             "/items", json={"name": f"item-{number}"}, headers=keyed(f"k{number}")
@@ -282,23 +280,39 @@ async def test_the_purge_deletes_only_expired_keys_from_two_processes_at_once(
         assert response.status_code == 201
     # 20 keys past the retention, 10 within it.
     await age_keys(app, count=20)
-    environment = {**os.environ, "DATABASE_URL": database_url, "LOG_CONFIGURE": "true"}
-    purges: list[subprocess.CompletedProcess[bytes]] = []
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    exits: list[int] = []
 
     async def purge() -> None:
-        purges.append(await anyio.run_process(PURGE, env=environment, check=False))
+        exits.append(await anyio.to_thread.run_sync(commands.main, PURGE_ARGUMENTS))
 
-    with anyio.fail_after(PURGE_TIMEOUT):
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(purge)
-            tasks.start_soon(purge)
-    outputs = [purge.stdout.decode() + purge.stderr.decode() for purge in purges]
+    try:
+        async with captured() as logs:
+            with anyio.fail_after(PURGE_TIMEOUT):
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(purge)
+                    tasks.start_soon(purge)
+    finally:
+        get_settings.cache_clear()
 
-    assert [purge.returncode for purge in purges] == [0, 0], outputs
+    assert exits == [0, 0]
     assert await keys_stored(app.state.engine) == 10
-    # Together the two purged the 20, each key once; each logged as the job it is.
-    assert sum(purged(output) for output in outputs) == 20, outputs
-    assert all('"job.name":"purge-idempotency-keys"' in output for output in outputs)
+    summaries = [line for line in logs.entries() if "expired idempotency keys" in line["message"]]
+    assert [entry["job.name"] for entry in summaries] == [commands.PURGE] * 2
+    assert sum(int(entry["message"].split()[1]) for entry in summaries) == 20
+
+
+def test_the_package_runs_the_commands(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m <package> purge-idempotency-keys` is what a cron job runs: the package's
+    __main__ hands its arguments to commands.main, which refuses a bad one before any work."""
+    monkeypatch.setattr(sys, "argv", ["python -m", commands.PURGE, "--batch-size", "0"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module(commands.__name__.rpartition(".")[0], run_name="__main__")
+    assert exited.value.code == 2
+    assert "--batch-size must be at least 1" in capsys.readouterr().err
 
 
 async def test_a_failed_purge_batch_leaves_its_keys(
@@ -318,12 +332,3 @@ async def test_a_failed_purge_batch_leaves_its_keys(
         await run_unit_of_work(commands.purge_idempotency_keys, app.state.settings, batch_size=10)
 
     assert await keys_stored(app.state.engine) == 5
-
-
-def purged(output: str) -> int:
-    """The total a purge's summary line gives."""
-    for line in output.splitlines():
-        entry = json.loads(line)
-        if entry["message"].endswith("expired idempotency keys"):
-            return int(entry["message"].split()[1])
-    raise AssertionError(f"no summary line in {output!r}")
