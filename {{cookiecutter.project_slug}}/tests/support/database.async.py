@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import Row, text
+from sqlalchemy import Engine, Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from {{ cookiecutter.project_slug }}.database.session import SessionDep
@@ -87,3 +87,8 @@ def failing_after(
         raise error
 
     return failing
+
+
+def sync_engine_of(engine: AsyncEngine) -> Engine:
+    """The engine that SQLAlchemy's events are registered on."""
+    return engine.sync_engine

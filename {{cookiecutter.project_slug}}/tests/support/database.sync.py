@@ -96,3 +96,8 @@ def failing_after(function: Callable[..., Any], error: Exception) -> Callable[..
         raise error
 
     return failing
+
+
+def sync_engine_of(engine: Engine) -> Engine:
+    """The engine that SQLAlchemy's events are registered on: the engine itself."""
+    return engine
