@@ -17,7 +17,13 @@ from fastapi import FastAPI
 from {{ cookiecutter.project_slug }}.errors import DEADLOCK_DETAIL
 
 from .support.database import execute, held_transaction, open_engine
-from .support.dialect import DEADLOCK_CODE, DEADLOCK_SURVIVOR_SQL, LOCK_WAITERS_SQL
+from .support.dialect import (
+    DEADLOCK_CODE,
+    DEADLOCK_SURVIVOR_SQL,
+    LOCK_DIAGNOSTICS_SQL,
+    LOCK_WAITERS_INTERVAL,
+    LOCK_WAITERS_SQL,
+)
 from .support.helpers import assert_ordinary_requests_succeed, create, stored_items
 from .support.log_capture import captured
 from .support.metric_samples import sample
@@ -28,8 +34,9 @@ STOCK = 10
 # Items the test's transaction changes besides B, so that it is the heavier one (a database
 # that picks its victim by weight rolls back the transaction that changed fewer rows).
 FILLERS = 5
-# Seconds the order may take to start waiting for B's lock.
-WAITING_TIMEOUT = 10
+# Seconds the order may take to start waiting for B's lock: fewer than its lock timeout (10 s),
+# so that an order the database did not show as waiting is still there in the failure message.
+WAITING_TIMEOUT = 5
 # Seconds from the test's request for A to the order's answer: the database finds the cycle at
 # once or after a second or so (support/dialect.py says how it picks the order); the order's
 # lock timeout is 10 s.
@@ -48,12 +55,29 @@ async def lock_waiters(engine: Any) -> int:
     return int(rows[0][0])
 
 
+async def lock_diagnostics(engine: Any) -> str:
+    """What the database shows of the test database's sessions and locks, one view a line."""
+    views = [
+        f"{name}: {[tuple(row) for row in await execute(engine, sql)]}"
+        for name, sql in LOCK_DIAGNOSTICS_SQL.items()
+    ]
+    return "\n".join(views)
+
+
 async def wait_for_a_lock_waiter(engine: Any) -> None:
-    with anyio.fail_after(WAITING_TIMEOUT):
+    # The interval is the dialect's: a view of lock waits may be refreshed only between reads.
+    with anyio.move_on_after(WAITING_TIMEOUT):
         while True:
             if await lock_waiters(engine):
                 return
-            await anyio.sleep(0.01)
+            await anyio.sleep(LOCK_WAITERS_INTERVAL)
+    # One interval more, so that a view refreshed only between reads is fresh in the message.
+    await anyio.sleep(LOCK_WAITERS_INTERVAL)
+    # An AssertionError, not pytest.fail: an exception that is no Exception breaks the task group.
+    raise AssertionError(
+        f"no transaction waited for a lock within {WAITING_TIMEOUT} s; the database shows:\n"
+        + await lock_diagnostics(engine)
+    )
 
 
 async def test_the_victim_of_a_deadlock_gets_a_503_that_says_so_and_keeps_nothing(

@@ -59,13 +59,35 @@ STATEMENT_TIMEOUT_CODES = frozenset({"1969", "3024"})
 # A statement that takes `seconds` on the server, however few rows there are.
 SLEEP_SQL = "SELECT SLEEP({seconds})"
 # The deadlock test (test_deadlock.py): the code of a deadlock's victim; a query for the number
-# of the database's transactions waiting for a lock; and what the test's own transaction runs
-# first. InnoDB finds the cycle at once and rolls back the transaction that changed fewer rows:
-# the test's changes several, so the service's is the victim; its own wait is bounded.
+# of the database's transactions waiting for a lock, and the seconds between two of them; what
+# the database shows when none came; and what the test's own transaction runs first. InnoDB
+# finds the cycle at once and rolls back the transaction that changed fewer rows: the test's
+# changes several, so the service's is the victim; its own wait is bounded.
 DEADLOCK_CODE = "1213"
 LOCK_WAITERS_SQL = (
     "SELECT count(*) FROM information_schema.innodb_trx AS trx"
     " JOIN information_schema.processlist AS process ON process.id = trx.trx_mysql_thread_id"
     " WHERE trx.trx_state = 'LOCK WAIT' AND process.db = DATABASE()"
 )
+# innodb_trx is a copy of InnoDB's transactions that the server refreshes only once nobody has
+# read it for 0.1 s (trx0i_s.cc: CACHE_MIN_IDLE_TIME): polled faster, it is never refreshed and
+# shows, for as long as the polling lasts, the transactions of the first read, from before the
+# order began (the flake of the deadlock test under CPU load, when that read came first).
+LOCK_WAITERS_INTERVAL = 0.2
+# processlist and the status variable are read live; innodb_trx as the waiters were.
+LOCK_DIAGNOSTICS_SQL = {
+    "processlist": (
+        "SELECT id, command, time_ms, state, info FROM information_schema.processlist"
+        " WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+    ),
+    "innodb_trx": (
+        "SELECT trx.trx_mysql_thread_id, trx.trx_state, trx.trx_started, trx.trx_wait_started,"
+        " trx.trx_rows_locked, trx.trx_query FROM information_schema.innodb_trx AS trx"
+        " JOIN information_schema.processlist AS process ON process.id = trx.trx_mysql_thread_id"
+        " WHERE process.db = DATABASE()"
+    ),
+    "row lock waits of the whole server": (
+        "SHOW GLOBAL STATUS LIKE 'Innodb_row_lock_current_waits'"
+    ),
+}
 DEADLOCK_SURVIVOR_SQL = ("SET SESSION innodb_lock_wait_timeout = 30",)

@@ -52,8 +52,9 @@ STATEMENT_TIMEOUT_CODES = frozenset({"57014"})
 # A statement that takes `seconds` on the server, however few rows there are.
 SLEEP_SQL = "SELECT pg_sleep({seconds})"
 # The deadlock test (test_deadlock.py): the code of a deadlock's victim; a query for the number
-# of the database's transactions waiting for a lock; and what the test's own transaction runs
-# first so that the service's is the victim. The waiter whose deadlock_timeout (1 s by default)
+# of the database's transactions waiting for a lock, and the seconds between two of them; what
+# the database shows when none came; and what the test's own transaction runs first so that the
+# service's is the victim. The waiter whose deadlock_timeout (1 s by default)
 # expires first finds the cycle and is rolled back, so the test's waits far longer (a superuser
 # setting); its own wait is bounded by lock_timeout.
 DEADLOCK_CODE = "40P01"
@@ -61,4 +62,15 @@ LOCK_WAITERS_SQL = (
     "SELECT count(*) FROM pg_stat_activity"
     " WHERE datname = current_database() AND wait_event_type = 'Lock'"
 )
+# pg_stat_activity is read afresh by every transaction: the test may ask as often as it likes.
+LOCK_WAITERS_INTERVAL = 0.01
+LOCK_DIAGNOSTICS_SQL = {
+    "pg_stat_activity": (
+        "SELECT pid, state, wait_event_type, wait_event, now() - query_start AS running, query"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ),
+    "pg_locks not granted": (
+        "SELECT pid, locktype, relation::regclass::text, mode FROM pg_locks WHERE NOT granted"
+    ),
+}
 DEADLOCK_SURVIVOR_SQL = ("SET LOCAL deadlock_timeout = '60s'", "SET LOCAL lock_timeout = '30s'")
