@@ -127,6 +127,23 @@ async def test_delete_removes_the_item(client: httpx.AsyncClient) -> None:
     assert (await client.delete(f"/items/{created['id']}")).status_code == 404
 
 
+async def test_a_deleted_id_is_never_given_to_another_item(client: httpx.AsyncClient) -> None:
+    """A client that still holds a deleted item's id must not reach a new item by it (SQLite
+    would otherwise give the highest id deleted to the next row: migration 0004)."""
+    await create(client, "nut")
+    highest = await create(client, "bolt")
+    assert (await client.delete(f"/items/{highest['id']}")).status_code == 204
+
+    again = await create(client, "washer")
+
+    assert again["id"] > highest["id"]
+    response = await client.get(f"/items/{highest['id']}")
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": f"Item {highest['id']} not found."},
+    )
+
+
 async def test_bulk_create_stores_all_rows(client: httpx.AsyncClient) -> None:
     rows = [{"name": f"bulk-{number}", "quantity": number} for number in range(50)]
 

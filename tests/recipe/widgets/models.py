@@ -10,6 +10,8 @@ from ..items.models import NAME_MAX_LENGTH, Item
 
 class Widget(Base):
     __tablename__ = "widgets"
+    # Ids are never reused, on SQLite too (items.models.Item says why).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))

@@ -10,7 +10,12 @@ NAME_MAX_LENGTH = 100
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_non_negative"),
+        # SQLite would otherwise give a new item the id of the last one deleted (migration 0004);
+        # the other databases ignore this option, and never reuse ids.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), unique=True)

@@ -24,6 +24,8 @@ OWNER_MAX_LENGTH = 255
 
 class Order(Base):
     __tablename__ = "orders"
+    # Ids are never reused, on SQLite too (see items.models.Item).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The `sub` of the principal that placed it: only that principal sees it. Indexed: every
