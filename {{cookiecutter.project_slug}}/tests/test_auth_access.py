@@ -46,9 +46,11 @@ def operations(app: FastAPI) -> list[tuple[str, str, set[str]]]:
     of the app, the routes of included routers too."""
     found: list[tuple[str, str, set[str]]] = []
     for context in iter_route_contexts(app.routes):
-        if isinstance(context.original_route, APIRoute) and context.path:
+        # The path as the OpenAPI document has it: "{item_id}", without the ":int" convertor.
+        path = context.path_format
+        if isinstance(context.original_route, APIRoute) and path:
             scopes = declared_scopes(context.dependant) or set()
-            found.extend((method, context.path, scopes) for method in sorted(context.methods or ()))
+            found.extend((method, path, scopes) for method in sorted(context.methods or ()))
     return found
 
 
