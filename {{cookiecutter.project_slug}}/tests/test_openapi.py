@@ -1,6 +1,7 @@
-"""The OpenAPI document tells the truth: what its schemas allow, the service accepts, and a method
-a path lacks is answered as HTTP says. (That every status an operation answers is declared, with
-its body and headers, is schemathesis's status_code_conformance check in test_fuzz.py.)"""
+"""The OpenAPI document tells the truth: what its schemas allow, the service accepts, a method a
+path lacks is answered as HTTP says, and the answers every request may get are declared. (That
+every status an operation answers is declared, with its body and headers, is schemathesis's
+status_code_conformance check in test_fuzz.py, on the requests it sends.)"""
 
 import re
 from typing import Any
@@ -41,6 +42,36 @@ async def test_a_method_the_path_lacks_is_a_405_that_allows_every_method_it_has(
     # /items/bulk is not item "bulk" of /items/{item_id}, whose PATCH would answer 422.
     assert ("PATCH", "/items/bulk") in expected
     assert answers == expected
+
+
+def operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in app.openapi()["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security")
+    ]
+
+
+async def test_every_secured_operation_declares_the_answers_every_request_may_get(
+    app: FastAPI,
+) -> None:
+    """What any request of a secured operation may be answered, whatever the operation does:
+    refused credentials with their challenge, an unavailable database with Retry-After, and,
+    with an id in its path, 404 for a segment that is no number or names no row."""
+    missing = []
+    for method, path, operation in operations(app):
+        responses = operation["responses"]
+        expected = {"400", "401", "403", "503"} | ({"404"} if "{" in path else set())
+        missing += [f"{method} {path}: {code}" for code in sorted(expected - set(responses))]
+        for code in ("401", "403"):
+            if "WWW-Authenticate" not in responses.get(code, {}).get("headers", {}):
+                missing.append(f"{method} {path}: {code} without WWW-Authenticate")
+        if "Retry-After" not in responses.get("503", {}).get("headers", {}):
+            missing.append(f"{method} {path}: 503 without Retry-After")
+
+    assert len(operations(app)) >= 12
+    assert missing == []
 
 
 def item_name_schema(app: FastAPI) -> dict[str, Any]:
