@@ -21,6 +21,7 @@ HOSTILE_REQUESTS = [
         "POST", "/items", {"json": {"name": "q", "quantity": -(2**63) - 1}}, id="quantity--2**63-1"
     ),
     pytest.param("POST", "/items", {"json": {"name": "n" * 101}}, id="name-too-long"),
+    pytest.param("POST", "/items", {"json": {"name": "q", "quantity": True}}, id="boolean"),
     pytest.param("POST", "/items", {"json": {"name": ""}}, id="empty-name"),
     pytest.param("POST", "/items", {"json": {"name": "   "}}, id="whitespace-name"),
     pytest.param("POST", "/items", {"json": {"name": "nul\x00byte"}}, id="nul-byte"),

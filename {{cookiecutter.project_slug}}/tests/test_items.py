@@ -35,8 +35,16 @@ async def test_unknown_item_is_404(client: httpx.AsyncClient) -> None:
     assert response.json() == {"detail": "Item 999999 not found."}
 
 
-async def test_id_that_is_not_a_number_is_422(client: httpx.AsyncClient) -> None:
+async def test_id_that_is_not_a_number_names_nothing(client: httpx.AsyncClient) -> None:
+    # Only digits match an id's path segment (kit/types.py: path_id).
     response = await client.get("/items/abc")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+async def test_an_id_that_is_a_number_out_of_range_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.get("/items/0")
 
     assert response.status_code == 422
 

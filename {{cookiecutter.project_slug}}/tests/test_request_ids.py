@@ -57,7 +57,7 @@ async def test_every_response_carries_a_request_id_errors_included(database_url:
             responses = {
                 404: await raw.get("/items/987654"),
                 409: await raw.post("/items", json={"name": "bolt"}),
-                422: await raw.get("/items/abc"),
+                422: await raw.get("/items/0"),
                 500: await raw.get("/broken"),
             }
             await app.state.database_slots.acquire()  # the only slot: the next request waits

@@ -4,5 +4,7 @@ from ..kit.errors import NotFoundError
 
 
 class WidgetNotFoundError(NotFoundError):
+    """No widget has this id."""
+
     def __init__(self, widget_id: int) -> None:
         super().__init__("Widget", widget_id)

@@ -1,12 +1,16 @@
 """Errors become HTTP responses here, and only here: a JSON body that says what went wrong,
 never a stack trace."""
 
+import inspect
 import logging
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import metrics
 from .auth.errors import (
@@ -26,6 +30,7 @@ from .kit.errors import (
     ServiceError,
     UnprocessableError,
 )
+from .kit.responses import refusal
 from .request_context import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -80,6 +85,9 @@ DOMAIN_ERROR_STATUS: dict[type[ServiceError], int] = {
     UnprocessableError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     PreconditionFailedError: status.HTTP_412_PRECONDITION_FAILED,
 }
+
+# The status of a request the schema refuses (handle_validation_error).
+VALIDATION_STATUS = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 # The exceptions that are the client's refusals, not failures: the session layer counts the
 # rollbacks they cause as "client_error" (main.py hands them to the session factory).
@@ -144,7 +152,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     (FastAPI's default handler fails with a 500 on a body that is not UTF-8)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     detail = [{"loc": error["loc"], "msg": error["msg"], "type": error["type"]} for error in errors]
-    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return JSONResponse({"detail": detail}, status_code=VALIDATION_STATUS)
 
 
 async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -160,19 +168,59 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
     )
 
 
-def domain_error_status(exc: ServiceError) -> int:
-    for cls in type(exc).__mro__:
+def domain_error_status(error: type[ServiceError]) -> int:
+    for cls in error.__mro__:
         if cls in DOMAIN_ERROR_STATUS:
             return DOMAIN_ERROR_STATUS[cls]
     # A refusal with no status of its own is still the client's request: 400, never a 500.
     return status.HTTP_400_BAD_REQUEST
 
 
+def refusals(*causes: type[ServiceError] | Failure) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of what an operation may refuse (`responses=` of its route): each
+    domain error (described by its docstring) and each database failure its statements can
+    meet, under the status the handlers below answer it with, from the same tables."""
+    descriptions: dict[int, list[str]] = {}
+    for cause in causes:
+        if isinstance(cause, Failure):
+            status_code, description = FAILURE_ANSWERS[cause]
+        else:
+            # The docstring as one line (inspect: a subclass without one has its base's).
+            description = " ".join((inspect.getdoc(cause) or "").split())
+            status_code = domain_error_status(cause)
+        descriptions.setdefault(status_code, []).append(description)
+    return {
+        status_code: refusal(status_code, texts, validated=status_code == VALIDATION_STATUS)
+        for status_code, texts in descriptions.items()
+    }
+
+
 async def handle_service_error(request: Request, exc: Exception) -> JSONResponse:
     """A unit of work refused the request (a resource's errors.py): its status and its own words."""
     assert isinstance(exc, ServiceError)
     body = {"detail": exc.detail, **exc.extra()}
-    return JSONResponse(body, status_code=domain_error_status(exc))
+    return JSONResponse(body, status_code=domain_error_status(type(exc)))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of the path a request named, as the OpenAPI document lists them (RFC 9110:
+    a 405's `Allow`). Starlette's 405 lists only the methods of the route that matched the path
+    first, and GET /items and POST /items are two routes."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None)
+    declared = request.app.openapi()["paths"].get(path, {})
+    methods = {method.upper() for method in declared} or set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+    return sorted(methods)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer, with a 405's `Allow` from allowed_methods."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return await http_exception_handler(request, exc)
 
 
 def www_authenticate(exc: AuthError) -> str:
@@ -212,6 +260,7 @@ async def handle_auth_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(SQLAlchemyError, handle_database_error)
     app.add_exception_handler(OSError, handle_connection_error)

@@ -45,7 +45,8 @@ def incoming_request_id(scope: Scope) -> str | None:
 def route_template(scope: Scope) -> str:
     """The matched route's path template ("/items/{item_id}"), or "" when none matched."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    # Without its convertors ("/items/{item_id:int}" is "/items/{item_id}"), as in OpenAPI.
+    path = getattr(route, "path_format", None)
     return path if isinstance(path, str) else ""
 
 

@@ -15,9 +15,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, HTTPException, Request, Response, status
 from fastapi.routing import APIRoute
 
-from ..kit.responses import ErrorBody
+from ..kit.responses import SECURED
 from ..request_context import caller_var
 from .claims import Outcome
+from .errors import KeyInFlightError, KeyReusedError
 from .keys import RequestKey
 from .models import KEY_MAX_LENGTH
 
@@ -131,20 +132,20 @@ def answer(response: Response, outcome: Outcome[T]) -> T:
     return outcome.response
 
 
-# The answers a keyed operation may give besides its own, for the OpenAPI document.
-KEYED: dict[int | str, dict[str, Any]] = {
+def replay_headers(outcome: Outcome[Any]) -> dict[str, str]:
+    """The headers that mark a replayed outcome."""
+    return {REPLAYED: "true"} if outcome.replayed else {}
+
+
+# What a keyed operation may refuse besides its own refusals, for the OpenAPI document: the
+# claim's (a reused key, one still in flight; pass them to errors.refusals with the operation's
+# own, which groups them by status), and a key the header reader refuses (400, beside the 400
+# every secured operation may give).
+KEY_REFUSALS = (KeyReusedError, KeyInFlightError)
+KEY_HEADER_REFUSED: dict[int | str, dict[str, Any]] = {
     400: {
-        "model": ErrorBody,
-        "description": "A malformed Idempotency-Key (or several), or none where the service "
-        "requires one (IDEMPOTENCY_KEY_REQUIRED); also several Authorization headers.",
-    },
-    409: {
-        "model": ErrorBody,
-        "description": "A request with the same Idempotency-Key was still being processed "
-        "after the database's lock timeout; retry.",
-    },
-    422: {
-        "model": ErrorBody,
-        "description": "The Idempotency-Key was used before for a different request.",
+        **SECURED[400],
+        "description": "A malformed Idempotency-Key, several, or none where the service "
+        f"requires one (IDEMPOTENCY_KEY_REQUIRED). {SECURED[400]['description']}",
     },
 }

@@ -8,21 +8,33 @@ honour `If-Match`, and a read honours `If-None-Match`. Every non-idempotent oper
 from fastapi import APIRouter, Request, Response, status
 
 from ..auth.dependencies import requires
+from ..database.failures import Failure
 from ..database.session import SessionDep
-from ..idempotency.http import KEYED, REPLAYED_HEADER, IdempotencyKeyDep, answer
+from ..errors import refusals
+from ..idempotency.http import (
+    KEY_HEADER_REFUSED,
+    KEY_REFUSALS,
+    REPLAYED_HEADER,
+    IdempotencyKeyDep,
+    answer,
+    replay_headers,
+)
+from ..kit.errors import PreconditionFailedError
 from ..kit.http import (
     CONDITIONAL_READ,
-    CONDITIONAL_WRITE,
     ETAG_HEADER,
+    PRECONDITION_REQUIRED,
     IfMatch,
     IfNoneMatch,
     not_modified,
+    row_response,
 )
 from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from ..kit.responses import SECURED
-from ..kit.types import PathId
+from ..kit.types import PathId, path_id
 from ..kit.versions import etag
 from . import links, services
+from .errors import ItemNotFoundError
 from .schemas import (
     AdjustmentResult,
     ItemCreate,
@@ -40,15 +52,17 @@ router = APIRouter(prefix="/items", tags=["items"], responses=SECURED)
 # items:write. The gate runs before the session is taken.
 READ = [requires("items:read")]
 WRITE = [requires("items:write")]
+ITEM_ID = path_id("item_id")
 
 LOCATION_HEADER = {
     "Location": {"description": "The new item's URL.", "schema": {"type": "string"}},
 }
-
-
-def item_answer(response: Response, item: ItemRead) -> ItemRead:
-    response.headers["ETag"] = etag(item.version)
-    return item
+# What a write with If-Match may answer besides its own: a stale tag, or a change that landed
+# between the unit of work's read and its write (412); no If-Match where one is required (428).
+CONDITIONAL_WRITE = {
+    **refusals(PreconditionFailedError, Failure.STALE),
+    **PRECONDITION_REQUIRED,
+}
 
 
 @router.post(
@@ -56,24 +70,23 @@ def item_answer(response: Response, item: ItemRead) -> ItemRead:
     status_code=status.HTTP_201_CREATED,
     response_model=ItemRead,
     responses={
-        **KEYED,
         status.HTTP_201_CREATED: {
             "links": links.ITEM,
             "headers": {**ETAG_HEADER, **LOCATION_HEADER, **REPLAYED_HEADER},
         },
+        **KEY_HEADER_REFUSED,
+        # A name another item has is a unique constraint's conflict.
+        **refusals(*KEY_REFUSALS, Failure.CONFLICT),
     },
     dependencies=WRITE,
 )
 async def create_item(
-    data: ItemCreate,
-    session: SessionDep,
-    key: IdempotencyKeyDep,
-    request: Request,
-    response: Response,
-) -> ItemRead:
-    item = answer(response, await services.create_item(session, data, key=key))
-    response.headers["Location"] = str(request.url_for("get_item", item_id=item.id))
-    return item_answer(response, item)
+    data: ItemCreate, session: SessionDep, key: IdempotencyKeyDep, request: Request
+) -> Response:
+    outcome = await services.create_item(session, data, key=key)
+    location = str(request.url_for("get_item", item_id=outcome.response.id))
+    headers = {"Location": location, **replay_headers(outcome)}
+    return row_response(outcome.response, status_code=status.HTTP_201_CREATED, headers=headers)
 
 
 @router.post(
@@ -81,8 +94,9 @@ async def create_item(
     status_code=status.HTTP_201_CREATED,
     response_model=list[ItemRead],
     responses={
-        **KEYED,
         status.HTTP_201_CREATED: {"links": links.ITEM_LIST, "headers": REPLAYED_HEADER},
+        **KEY_HEADER_REFUSED,
+        **refusals(*KEY_REFUSALS, Failure.CONFLICT),
     },
     dependencies=WRITE,
 )
@@ -102,42 +116,49 @@ async def list_items(
 
 
 @router.get(
-    "/{item_id}",
+    f"/{ITEM_ID}",
     response_model=ItemRead,
-    responses={status.HTTP_200_OK: {"headers": ETAG_HEADER}, **CONDITIONAL_READ},
+    responses={
+        status.HTTP_200_OK: {"headers": ETAG_HEADER},
+        **CONDITIONAL_READ,
+        **refusals(ItemNotFoundError),
+    },
     dependencies=READ,
 )
-async def get_item(
-    item_id: PathId, session: SessionDep, tags: IfNoneMatch, response: Response
-) -> ItemRead | Response:
+async def get_item(item_id: PathId, session: SessionDep, tags: IfNoneMatch) -> Response:
     item = ItemRead.model_validate(await services.get_item(session, item_id))
     if not_modified(tags, item.version):
         headers = {"ETag": etag(item.version)}
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return item_answer(response, item)
+    return row_response(item)
 
 
 @router.patch(
-    "/{item_id}",
+    f"/{ITEM_ID}",
     response_model=ItemRead,
-    responses={status.HTTP_200_OK: {"headers": ETAG_HEADER}, **CONDITIONAL_WRITE},
+    responses={
+        status.HTTP_200_OK: {"headers": ETAG_HEADER},
+        **CONDITIONAL_WRITE,
+        **refusals(ItemNotFoundError, Failure.CONFLICT),
+    },
     dependencies=WRITE,
 )
 async def update_item(
-    item_id: PathId,
-    changes: ItemUpdate,
-    session: SessionDep,
-    condition: IfMatch,
-    response: Response,
-) -> ItemRead:
+    item_id: PathId, changes: ItemUpdate, session: SessionDep, condition: IfMatch
+) -> Response:
     item = await services.update_item(session, item_id, changes, condition=condition)
-    return item_answer(response, ItemRead.model_validate(item))
+    return row_response(ItemRead.model_validate(item))
 
 
 @router.post(
     "/adjust-quantity",
     response_model=AdjustmentResult,
-    responses={**KEYED, status.HTTP_200_OK: {"headers": REPLAYED_HEADER}},
+    responses={
+        status.HTTP_200_OK: {"headers": REPLAYED_HEADER},
+        **KEY_HEADER_REFUSED,
+        # Below zero is the check constraint's conflict; past INTEGER_MAX, a value out of range.
+        **refusals(*KEY_REFUSALS, Failure.CONFLICT, Failure.INVALID),
+    },
     dependencies=WRITE,
 )
 async def adjust_quantities(
@@ -153,12 +174,13 @@ async def adjust_quantities(
 
 
 @router.post(
-    "/{item_id}/transfer",
+    f"/{ITEM_ID}/transfer",
     response_model=ItemRead,
     responses={
-        **KEYED,
-        **CONDITIONAL_WRITE,
         status.HTTP_200_OK: {"headers": {**ETAG_HEADER, **REPLAYED_HEADER}},
+        **KEY_HEADER_REFUSED,
+        **CONDITIONAL_WRITE,
+        **refusals(*KEY_REFUSALS, ItemNotFoundError, Failure.CONFLICT, Failure.INVALID),
     },
     dependencies=WRITE,
 )
@@ -168,8 +190,7 @@ async def transfer_quantity(
     session: SessionDep,
     condition: IfMatch,
     key: IdempotencyKeyDep,
-    response: Response,
-) -> ItemRead:
+) -> Response:
     outcome = await services.transfer_quantity(
         session,
         item_id,
@@ -177,13 +198,17 @@ async def transfer_quantity(
         condition=condition,
         key=key,
     )
-    return item_answer(response, answer(response, outcome))
+    return row_response(outcome.response, headers=replay_headers(outcome))
 
 
 @router.delete(
-    "/{item_id}",
+    f"/{ITEM_ID}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=CONDITIONAL_WRITE,
+    responses={
+        **CONDITIONAL_WRITE,
+        # An item that order lines refer to is a foreign key's conflict.
+        **refusals(ItemNotFoundError, Failure.CONFLICT),
+    },
     dependencies=WRITE,
 )
 async def delete_item(item_id: PathId, session: SessionDep, condition: IfMatch) -> None:

@@ -1,26 +1,29 @@
 """Request and response bodies."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from ..kit.types import INTEGER_MAX, RowId
+from ..kit.types import INTEGER_MAX, NOT_A_BOOLEAN, RowId
 from .models import NAME_MAX_LENGTH
 
 MAX_BULK_ITEMS = 1000
 
 # Printable text only: NUL and other control characters are refused before any database sees
-# them (some databases cannot store NUL at all).
+# them (some databases cannot store NUL at all). Surrounding whitespace is stripped, so a name
+# needs a character that is not whitespace: the pattern says so to clients, where min_length
+# alone would let them send "   " (pydantic checks it after stripping, the schema before).
 ItemName = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True,
         min_length=1,
         max_length=NAME_MAX_LENGTH,
-        pattern=r"^[^\x00-\x1f\x7f]*$",
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
     ),
 ]
-Quantity = Annotated[int, Field(ge=0, le=INTEGER_MAX)]
+Quantity = Annotated[int, Field(ge=0, le=INTEGER_MAX), NOT_A_BOOLEAN]
 
 
 class ItemCreate(BaseModel):
@@ -32,12 +35,23 @@ class ItemCreate(BaseModel):
 ItemCreateBatch = Annotated[list[ItemCreate], Field(min_length=1, max_length=MAX_BULK_ITEMS)]
 
 
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def left_out() -> Any:
+    """A field that may be left out but not sent as null: its default None only marks it left
+    out, so the schema shows neither null nor that default."""
+    return Field(default=None, json_schema_extra=_without_default)
+
+
 class ItemUpdate(BaseModel):
     """Only the fields sent are changed. None is only the default of a field left out: an
-    explicit null would reach a NOT NULL column, so it is refused here, before any SQL."""
+    explicit null would reach a NOT NULL column, so it is refused here, before any SQL, and the
+    schema does not offer it (SkipJsonSchema)."""
 
-    name: ItemName | None = None
-    quantity: Quantity | None = None
+    name: ItemName | SkipJsonSchema[None] = left_out()
+    quantity: Quantity | SkipJsonSchema[None] = left_out()
 
     # Validators do not run on defaults, so this sees only the values the client sent.
     @field_validator("name", "quantity")
@@ -70,7 +84,7 @@ class QuantityAdjustment(BaseModel):
 
     name_prefix: str = Field(max_length=NAME_MAX_LENGTH)
     # Each delta fits the column; the sum may not, and then the database refuses it (422).
-    delta: Annotated[int, Field(ge=-INTEGER_MAX, le=INTEGER_MAX)]
+    delta: Annotated[int, Field(ge=-INTEGER_MAX, le=INTEGER_MAX), NOT_A_BOOLEAN]
 
 
 class AdjustmentResult(BaseModel):
@@ -79,4 +93,4 @@ class AdjustmentResult(BaseModel):
 
 class Transfer(BaseModel):
     to_item_id: RowId
-    quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX)]
+    quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX), NOT_A_BOOLEAN]

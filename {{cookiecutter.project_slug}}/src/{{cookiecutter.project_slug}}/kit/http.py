@@ -3,9 +3,9 @@ headers read into conditions on a row's version (kit/versions.py), and their ans
 412, 428) for the OpenAPI document.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, Response, status
 
 from .responses import ErrorBody
 from .versions import ANY_VERSION, VersionCondition, etag
@@ -93,14 +93,9 @@ def not_modified(tags: frozenset[str] | None, version: int) -> bool:
     return any(tag.removeprefix("W/") == current for tag in tags)
 
 
-# The answers a write with If-Match may give besides its own, for the OpenAPI document; and a
-# read's 304.
-CONDITIONAL_WRITE: dict[int | str, dict[str, Any]] = {
-    412: {
-        "model": ErrorBody,
-        "description": "If-Match names a version the row no longer has, or a concurrent "
-        "request changed the row first: nothing was changed. Read it again.",
-    },
+# 428 and 304: the answers of kit/http.py itself, for the OpenAPI document (a stale If-Match,
+# 412, is a refusal of the unit of work: errors.refusals declares it).
+PRECONDITION_REQUIRED: dict[int | str, dict[str, Any]] = {
     428: {
         "model": ErrorBody,
         "description": "If-Match is required (IF_MATCH_REQUIRED) and was not sent.",
@@ -112,3 +107,25 @@ CONDITIONAL_READ: dict[int | str, dict[str, Any]] = {
         "headers": ETAG_HEADER,
     },
 }
+
+
+class Versioned(Protocol):
+    """A response body that is one versioned row (ItemRead, OrderRead)."""
+
+    @property
+    def version(self) -> int: ...
+
+    def model_dump_json(self) -> str: ...
+
+
+def row_response(
+    row: Versioned, *, status_code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None
+) -> Response:
+    """A response that is one row: its JSON (the route's response model, already validated:
+    FastAPI does not serialise it again) and its ETag."""
+    return Response(
+        row.model_dump_json(),
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": etag(row.version), **(headers or {})},
+    )

@@ -11,21 +11,33 @@ from fastapi import APIRouter, Request, Response, status
 
 from ..auth.dependencies import requires
 from ..auth.principal import Principal
+from ..database.failures import Failure
 from ..database.session import SessionDep
-from ..idempotency.http import KEYED, REPLAYED_HEADER, IdempotencyKeyDep, answer
+from ..errors import refusals
+from ..idempotency.http import (
+    KEY_HEADER_REFUSED,
+    KEY_REFUSALS,
+    REPLAYED_HEADER,
+    IdempotencyKeyDep,
+    replay_headers,
+)
+from ..items.errors import ItemNotFoundError
+from ..kit.errors import PreconditionFailedError
 from ..kit.http import (
     CONDITIONAL_READ,
-    CONDITIONAL_WRITE,
     ETAG_HEADER,
+    PRECONDITION_REQUIRED,
     IfMatch,
     IfNoneMatch,
     not_modified,
+    row_response,
 )
 from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from ..kit.responses import SECURED
-from ..kit.types import PathId
+from ..kit.types import PathId, path_id
 from ..kit.versions import etag
 from . import links, services
+from .errors import InsufficientStockError, OrderAlreadyCancelledError, OrderNotFoundError
 from .schemas import OrderCreate, OrderPage, OrderRead
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=SECURED)
@@ -34,15 +46,11 @@ router = APIRouter(prefix="/orders", tags=["orders"], responses=SECURED)
 # order belongs to the `sub` that placed it; every other principal is told it does not exist.
 Reader = Annotated[Principal, requires("orders:read")]
 Writer = Annotated[Principal, requires("orders:write")]
+ORDER_ID = path_id("order_id")
 
 LOCATION_HEADER = {
     "Location": {"description": "The new order's URL.", "schema": {"type": "string"}},
 }
-
-
-def order_answer(response: Response, order: OrderRead) -> OrderRead:
-    response.headers["ETag"] = etag(order.version)
-    return order
 
 
 @router.post(
@@ -50,11 +58,12 @@ def order_answer(response: Response, order: OrderRead) -> OrderRead:
     status_code=status.HTTP_201_CREATED,
     response_model=OrderRead,
     responses={
-        **KEYED,
         status.HTTP_201_CREATED: {
             "links": links.ORDER,
             "headers": {**ETAG_HEADER, **LOCATION_HEADER, **REPLAYED_HEADER},
         },
+        **KEY_HEADER_REFUSED,
+        **refusals(*KEY_REFUSALS, ItemNotFoundError, InsufficientStockError),
     },
 )
 async def place_order(
@@ -63,12 +72,11 @@ async def place_order(
     session: SessionDep,
     key: IdempotencyKeyDep,
     request: Request,
-    response: Response,
-) -> OrderRead:
+) -> Response:
     outcome = await services.place_order(session, data, owner=caller.sub, key=key)
-    order = answer(response, outcome)
-    response.headers["Location"] = str(request.url_for("get_order", order_id=order.id))
-    return order_answer(response, order)
+    location = str(request.url_for("get_order", order_id=outcome.response.id))
+    headers = {"Location": location, **replay_headers(outcome)}
+    return row_response(outcome.response, status_code=status.HTTP_201_CREATED, headers=headers)
 
 
 @router.get("", response_model=OrderPage)
@@ -82,31 +90,40 @@ async def list_orders(
 
 
 @router.get(
-    "/{order_id}",
+    f"/{ORDER_ID}",
     response_model=OrderRead,
-    responses={status.HTTP_200_OK: {"headers": ETAG_HEADER}, **CONDITIONAL_READ},
+    responses={
+        status.HTTP_200_OK: {"headers": ETAG_HEADER},
+        **CONDITIONAL_READ,
+        **refusals(OrderNotFoundError),
+    },
 )
 async def get_order(
-    caller: Reader,
-    order_id: PathId,
-    session: SessionDep,
-    tags: IfNoneMatch,
-    response: Response,
-) -> OrderRead | Response:
+    caller: Reader, order_id: PathId, session: SessionDep, tags: IfNoneMatch
+) -> Response:
     order = OrderRead.model_validate(await services.get_order(session, order_id, owner=caller.sub))
     if not_modified(tags, order.version):
         headers = {"ETag": etag(order.version)}
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return order_answer(response, order)
+    return row_response(order)
 
 
 @router.post(
-    "/{order_id}/cancel",
+    f"/{ORDER_ID}/cancel",
     response_model=OrderRead,
     responses={
-        **KEYED,
-        **CONDITIONAL_WRITE,
         status.HTTP_200_OK: {"headers": {**ETAG_HEADER, **REPLAYED_HEADER}},
+        **KEY_HEADER_REFUSED,
+        **PRECONDITION_REQUIRED,
+        # The stock given back may not fit an item's quantity any more: a value out of range.
+        **refusals(
+            *KEY_REFUSALS,
+            OrderNotFoundError,
+            OrderAlreadyCancelledError,
+            PreconditionFailedError,
+            Failure.STALE,
+            Failure.INVALID,
+        ),
     },
 )
 async def cancel_order(
@@ -115,9 +132,12 @@ async def cancel_order(
     session: SessionDep,
     condition: IfMatch,
     key: IdempotencyKeyDep,
-    response: Response,
-) -> OrderRead:
+) -> Response:
     outcome = await services.cancel_order(
-        session, order_id, owner=caller.sub, condition=condition, key=key
+        session,
+        order_id,
+        owner=caller.sub,
+        condition=condition,
+        key=key,
     )
-    return order_answer(response, answer(response, outcome))
+    return row_response(outcome.response, headers=replay_headers(outcome))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..kit.types import INTEGER_MAX, RowId
+from ..kit.types import INTEGER_MAX, NOT_A_BOOLEAN, RowId
 from .models import OrderStatus
 
 # Lines per order: one statement locks them all, so the bound keeps that statement small.
@@ -13,7 +13,7 @@ MAX_ORDER_LINES = 100
 
 class OrderLineCreate(BaseModel):
     item_id: RowId
-    quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX)]
+    quantity: Annotated[int, Field(gt=0, le=INTEGER_MAX), NOT_A_BOOLEAN]
 
 
 def one_line_per_item(lines: list[OrderLineCreate]) -> list[OrderLineCreate]:
@@ -27,7 +27,12 @@ def one_line_per_item(lines: list[OrderLineCreate]) -> list[OrderLineCreate]:
 class OrderCreate(BaseModel):
     lines: Annotated[
         list[OrderLineCreate],
-        Field(min_length=1, max_length=MAX_ORDER_LINES),
+        # The schema cannot say it (uniqueItems compares whole lines), so its description does.
+        Field(
+            min_length=1,
+            max_length=MAX_ORDER_LINES,
+            description="One line per item: two lines with the same item_id are refused (422).",
+        ),
         AfterValidator(one_line_per_item),
     ]
 
