@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Request, Response, status
 from fastapi.routing import APIRoute
+from pydantic.json_schema import SkipJsonSchema
 
 from ..kit.responses import SECURED
 from ..request_context import caller_var
@@ -71,9 +72,9 @@ def fingerprint(request: Request, body: bytes) -> str:
 async def request_key(
     request: Request,
     header: Annotated[
-        str | None,
-        # The format is checked by parse_key (a 400, as the draft says), not by the header's
-        # validation (a 422); the schema states it for clients.
+        # Optional, never null. The format is checked by parse_key (a 400, as the draft says),
+        # not by the header's validation (a 422); the schema states it for clients.
+        str | SkipJsonSchema[None],
         Header(
             alias="Idempotency-Key",
             description=DESCRIPTION,

@@ -6,12 +6,18 @@ headers read into conditions on a row's version (kit/versions.py), and their ans
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Header, HTTPException, Request, Response, status
+from pydantic.json_schema import SkipJsonSchema
 
 from .responses import ErrorBody
 from .versions import ANY_VERSION, VersionCondition, etag
 
-# An entity tag is a quoted string of visible ASCII other than the quote (RFC 9110, 8.8.3).
+# An entity tag is a quoted string of visible ASCII other than the quote (RFC 9110, 8.8.3); the
+# comma, which separates the tags of a list, is refused inside one too (the service's own tags
+# are digits). The headers' schema says the same, for clients and the fuzz test; a value
+# outside it is refused by parse_tags (400), as a malformed Idempotency-Key is.
 ETAG_MAX_LENGTH = 64
+_TAG = r'(?:W/)?"[!#-+\--~]{0,62}"'
+TAG_LIST_PATTERN = rf"^[ \t]*(?:\*|{_TAG}(?:[ \t]*,[ \t]*{_TAG})*)[ \t]*$"
 IF_MATCH_DESCRIPTION = (
     "Do the write only if the row's current `ETag` is one of these (strong comparison; `*`: "
     "any current version). Otherwise 412 and nothing is changed."
@@ -39,7 +45,7 @@ def parse_tags(value: str) -> frozenset[str] | None:
             len(bare) < 2
             or len(bare) > ETAG_MAX_LENGTH
             or not (bare.startswith('"') and bare.endswith('"'))
-            or any(not 0x21 <= ord(c) <= 0x7E or c == '"' for c in bare[1:-1])
+            or any(not 0x21 <= ord(c) <= 0x7E or c in '",' for c in bare[1:-1])
         ):
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST,
@@ -51,8 +57,14 @@ def parse_tags(value: str) -> frozenset[str] | None:
 def if_match(
     request: Request,
     header: Annotated[
-        str | None,
-        Header(alias="If-Match", description=IF_MATCH_DESCRIPTION, max_length=1024),
+        # Optional, never null: no null in the schema, whose pattern a client can then follow.
+        str | SkipJsonSchema[None],
+        Header(
+            alias="If-Match",
+            description=IF_MATCH_DESCRIPTION,
+            max_length=1024,
+            json_schema_extra={"pattern": TAG_LIST_PATTERN},
+        ),
     ] = None,
 ) -> VersionCondition:
     """The write's condition. Without the header the write applies to any version, unless the
@@ -70,8 +82,14 @@ def if_match(
 
 def if_none_match(
     header: Annotated[
-        str | None,
-        Header(alias="If-None-Match", description=IF_NONE_MATCH_DESCRIPTION, max_length=1024),
+        # Optional, never null: no null in the schema, whose pattern a client can then follow.
+        str | SkipJsonSchema[None],
+        Header(
+            alias="If-None-Match",
+            description=IF_NONE_MATCH_DESCRIPTION,
+            max_length=1024,
+            json_schema_extra={"pattern": TAG_LIST_PATTERN},
+        ),
     ] = None,
 ) -> frozenset[str] | None:
     """The tags a read may answer 304 for; an empty set when the header is absent."""
