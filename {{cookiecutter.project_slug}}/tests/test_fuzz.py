@@ -75,11 +75,7 @@ CONFIG = {
     "operations": [
         {
             "include-name": label,
-            "checks": {
-                "positive_data_acceptance": {
-                    "expected-statuses": [*ACCEPTED, "422"]
-                }
-            },
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
         }
         for label in SCHEMA_VALID_BUT_REFUSED
     ],

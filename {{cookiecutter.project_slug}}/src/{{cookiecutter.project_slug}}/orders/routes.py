@@ -99,7 +99,10 @@ async def list_orders(
     },
 )
 async def get_order(
-    caller: Reader, order_id: PathId, session: SessionDep, tags: IfNoneMatch
+    caller: Reader,
+    order_id: PathId,
+    session: SessionDep,
+    tags: IfNoneMatch,
 ) -> Response:
     order = OrderRead.model_validate(await services.get_order(session, order_id, owner=caller.sub))
     if not_modified(tags, order.version):
