@@ -42,7 +42,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="postgres-async-flush-commit")
     parser.add_argument("--baseline", metavar="REV", help="git revision of the template")
-    parser.add_argument("--scenario", action="append", choices=("get", "post", "order"))
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=("get", "post", "order", "order-keyed", "get-304"),
+        help="order-keyed, get-304: order with a new Idempotency-Key, get with If-None-Match",
+    )
     parser.add_argument("--requests", type=int, default=1000, help="per measured round")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the apps")
     parser.add_argument("--inner-rounds", type=int, default=3, help="rounds per start of an app")

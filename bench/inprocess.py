@@ -6,8 +6,11 @@
 Runs in the app's own environment (bench/cost.py starts it with the baked service's Python or
 the raw reference's): the app's lifespan, then `--requests` requests of SCENARIO (get: GET
 /items/{random id}; post: POST /items with a unique name; order: POST /orders of two stock
-items, as bench/mix.lua sends them) through the ASGI interface, `--concurrency` at a time, on
-uvloop, after a warm-up of a fifth as many, in `--rounds` rounds. Prints one line
+items, as bench/mix.lua sends them; order-keyed and get-304: the same with a new
+Idempotency-Key per request, and with If-None-Match of the seeded rows' tag, as mix.lua's
+shapes of those names; a replayed answer counts as status "replayed") through the ASGI
+interface, `--concurrency` at a time, on uvloop, after a warm-up of a fifth as many, in
+`--rounds` rounds. Prints one line
 `INPROCESS {json}` with the process's CPU time (user + system, every thread) per request of
 the least disturbed round (other processes can only add to it), every round's, and the
 statuses. The HTTP server's own cost (uvicorn, httptools) is the same for every app and left
@@ -35,20 +38,32 @@ from typing import Any
 STOCK_ITEMS = 100  # as bench/load.py seeds them, after the items
 
 
-def request_for(scenario: str, n: int, items: int, prefix: str) -> tuple[str, str, bytes]:
-    if scenario == "get":
-        return "GET", f"/items/{random.randint(1, items)}", b""
+Request = tuple[str, str, bytes, list[tuple[bytes, bytes]]]
+
+
+def request_for(scenario: str, n: int, items: int, prefix: str) -> Request:
+    if scenario in ("get", "get-304"):
+        # The seeded rows are at version 1 and no scenario here writes them.
+        conditional = [(b"if-none-match", b'"1"')] if scenario == "get-304" else []
+        return "GET", f"/items/{random.randint(1, items)}", b"", conditional
     if scenario == "post":
         body = {"name": f"{prefix}-{n}", "quantity": random.randint(0, 1000)}
-        return "POST", "/items", json.dumps(body).encode()
+        return "POST", "/items", json.dumps(body).encode(), []
     first, second = random.sample(range(1, STOCK_ITEMS + 1), 2)
     lines = [{"item_id": items + first, "quantity": 1}, {"item_id": items + second, "quantity": 1}]
-    return "POST", "/orders", json.dumps({"lines": lines}).encode()
+    # n is unique within the run and prefix per run: every key is a first claim.
+    key = [(b"idempotency-key", f"{prefix}-{n}".encode())] if scenario == "order-keyed" else []
+    return "POST", "/orders", json.dumps({"lines": lines}).encode(), key
 
 
 async def call(
-    app: Any, method: str, path: str, body: bytes, extra: list[tuple[bytes, bytes]]
-) -> int:
+    app: Any,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]],
+    extra: list[tuple[bytes, bytes]],
+) -> int | str:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -63,6 +78,7 @@ async def call(
             (b"host", b"127.0.0.1"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            *headers,
             *extra,
         ],
         "client": ("127.0.0.1", 40000),
@@ -70,7 +86,7 @@ async def call(
         "state": {},
     }
     sent = False
-    status = 0
+    status: int | str = 0
 
     async def receive() -> dict[str, Any]:
         nonlocal sent
@@ -84,6 +100,8 @@ async def call(
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+            if (b"idempotent-replayed", b"true") in message.get("headers", []):
+                status = "replayed"  # not the first claim's cost: the caller fails on it
 
     await app(scope, receive, send)
     return status
@@ -91,7 +109,7 @@ async def call(
 
 async def drive(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     prefix = uuid.uuid4().hex[:8]
-    statuses: Counter[int] = Counter()
+    statuses: Counter[int | str] = Counter()
     slots = asyncio.Semaphore(args.concurrency)
     extra = [(b"authorization", f"Bearer {args.token}".encode())] if args.token else []
 
@@ -125,7 +143,7 @@ async def drive(app: Any, args: argparse.Namespace) -> dict[str, Any]:
         # The least disturbed round: other processes on the machine only ever add to it.
         "cpu_us_per_request": min(per_request),
         "rounds_cpu_us": [round(us) for us in per_request],
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "statuses": {str(k): v for k, v in statuses.items()},
     }
 
 
@@ -154,7 +172,7 @@ class CallCounter:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("app", help="MODULE:ATTRIBUTE of the ASGI app")
-    parser.add_argument("scenario", choices=("get", "post", "order"))
+    parser.add_argument("scenario", choices=("get", "post", "order", "order-keyed", "get-304"))
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds; the least counts")

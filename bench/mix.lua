@@ -9,6 +9,13 @@
 -- NITEMS + 1 ...), whose stock no PATCH touches and no run exhausts. TOKEN, when given and not
 -- empty, goes on every request as "Authorization: Bearer TOKEN" (bench/identity.py). Prints
 -- one line "BENCHJSON {...}" at the end.
+--
+-- Two request shapes for bench/paired.py's same-build pairs (issue 23): "order-keyed" is "order"
+-- with an Idempotency-Key new on every request (PREFIX, which is new per run, the thread and a
+-- counter), so each is a first claim, never a replay; an answer marked Idempotent-Replayed
+-- counts as status "replayed" and fails the run. "get-304" is "get" with If-None-Match of the
+-- seeded rows' tag, "1": no scenario of such a run writes those rows (orders take stock items),
+-- so every answer should be a 304 and any 200 is counted as one.
 
 local threads = {}
 local next_tid = 0
@@ -26,9 +33,12 @@ local kinds_of = {
   post = { "post" },
   patch = { "patch" },
   order = { "order" },
+  ["order-keyed"] = { "order-keyed" },
+  ["get-304"] = { "get-304" },
 }
 local plain_headers = {}
 local json_headers = { ["Content-Type"] = "application/json" }
+local conditional_headers = { ["If-None-Match"] = '"1"' }
 local kinds, prefix, nitems, pages, stock_items
 local counter = 0
 
@@ -43,6 +53,7 @@ function init(args)
   if token ~= "" then
     plain_headers["Authorization"] = "Bearer " .. token
     json_headers["Authorization"] = "Bearer " .. token
+    conditional_headers["Authorization"] = "Bearer " .. token
   end
   statuses = {}
   sent = {}
@@ -53,6 +64,8 @@ function request()
   sent[kind] = (sent[kind] or 0) + 1
   if kind == "get" then
     return wrk.format("GET", "/items/" .. math.random(nitems), plain_headers)
+  elseif kind == "get-304" then
+    return wrk.format("GET", "/items/" .. math.random(nitems), conditional_headers)
   elseif kind == "list" then
     return wrk.format("GET", "/items?page=" .. math.random(pages) .. "&page_size=20", plain_headers)
   elseif kind == "post" then
@@ -69,11 +82,22 @@ function request()
     local body = string.format(
       '{"lines":[{"item_id":%d,"quantity":1},{"item_id":%d,"quantity":1}]}',
       nitems + first, nitems + second)
-    return wrk.format("POST", "/orders", json_headers, body)
+    if kind == "order" then
+      return wrk.format("POST", "/orders", json_headers, body)
+    end
+    counter = counter + 1
+    json_headers["Idempotency-Key"] = prefix .. counter
+    local request = wrk.format("POST", "/orders", json_headers, body)
+    json_headers["Idempotency-Key"] = nil
+    return request
   end
 end
 
 function response(status, headers, body)
+  -- uvicorn sends header names in lower case; the other spelling in case a proxy changes them
+  if headers["idempotent-replayed"] or headers["Idempotent-Replayed"] then
+    status = "replayed"
+  end
   statuses[status] = (statuses[status] or 0) + 1
 end
 

@@ -23,12 +23,18 @@ and SQLAlchemy's ORM alone (bench/reference/floor_app.py, GET and POST only, no 
 Every service app trusts the baked service's stand-in identity provider and every request to
 it carries a token (bench/identity.py). Exits 1 if any answer was not a 2xx.
 Scenarios: GET one item, POST one item, POST an order, and the mix (bench/mix.lua).
+
+`same` is a second instance of the template (issue 23): with `--scenario keys` one instance is
+sent POST /orders with a new Idempotency-Key per request and the other the same orders without
+one (every keyed answer must be a 201 and none a replay); with `--scenario etags`, GET
+/items/{id} (a 200 with its ETag) against the same GET with If-None-Match of its tag (every
+answer a 304). With a plain scenario the pair differs by nothing: the method's noise.
 """
 
 import argparse
 import sys
 
-from bench.pairing import SCENARIOS, SETTINGS, run
+from bench.pairing import PLAIN, SCENARIOS, SETTINGS, SHAPES, run
 from tests.variants import VARIANTS
 
 
@@ -38,7 +44,7 @@ def main() -> int:
     parser.add_argument(
         "--against",
         action="append",
-        choices=("unobserved", "baseline", "floor", *SETTINGS),
+        choices=("unobserved", "baseline", "floor", "same", *SETTINGS),
         required=True,
     )
     parser.add_argument("--baseline", metavar="REV", help="git revision for `baseline`")
@@ -54,7 +60,10 @@ def main() -> int:
     variant = next((v for v in VARIANTS if v.id == args.variant), None)
     if variant is None:
         parser.error(f"unknown variant {args.variant}")
-    scenarios = args.scenario or list(SCENARIOS)
+    scenarios = args.scenario or list(PLAIN)
+    if any(s in SHAPES for s in scenarios) and args.against != ["same"]:
+        # Two request shapes against another build would mix two differences in one ratio.
+        parser.error(f"--scenario {' / '.join(SHAPES)} go with --against same alone")
     return 0 if run(variant, args, scenarios) else 1
 
 

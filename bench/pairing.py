@@ -21,7 +21,17 @@ from bench.serving import App, apps_for, seed
 from bench.wrk import wrk
 from tests.variants import Variant, fresh_database
 
-SCENARIOS = ("get", "post", "order", "mix")
+PLAIN = ("get", "post", "order", "mix")
+# Issue 23's pairs of request shapes (bench/mix.lua), sent to two instances of the same build
+# (`--against same`): (the template's, the other's). Their ratio is the first shape's cost per
+# request against the second's; nothing else differs. keys: POST /orders with a new
+# Idempotency-Key on every request against the same without one (the claim's SAVEPOINT and
+# row, the stored response). etags: GET /items/{id} as every client sends it (a 200 with its
+# ETag) against the same GET with If-None-Match of the row's tag (a 304 without a body).
+SHAPES = {"keys": ("order-keyed", "order"), "etags": ("get", "get-304")}
+SCENARIOS = (*PLAIN, *SHAPES)
+# The status a shape must be answered with; any other (or a replay, mix.lua) fails the run.
+EXPECTED = {"order-keyed": "201", "get-304": "304"}
 # The template with one of its settings changed: which of its parts costs what.
 SETTINGS = {
     # Access control off: every request runs as the local principal. It is sent the same
@@ -50,16 +60,28 @@ class Pair:
     non_2xx: int
 
 
+def shapes_of(scenario: str, names: list[str]) -> dict[str, str]:
+    """The request shape each app is sent: the scenario's own, or its pair's (SHAPES)."""
+    if scenario not in SHAPES:
+        return dict.fromkeys(names, scenario)
+    return {name: SHAPES[scenario][name != "template"] for name in names}
+
+
 def load_both(
-    ports: dict[str, int], tokens: dict[str, str | None], scenario: str, seconds: float, items: int
+    ports: dict[str, int],
+    tokens: dict[str, str | None],
+    shapes: dict[str, str],
+    seconds: float,
+    items: int,
 ) -> dict[str, Any]:
-    """One wrk per app, started together, each with its app's token; each app's wrk result."""
+    """One wrk per app, started together, each with its app's token and request shape; each
+    app's wrk result."""
     results: dict[str, Any] = {}
     failures: list[BaseException] = []
-    plan = Scenario(scenario, CONNECTIONS, 0, seconds)
 
     def run(name: str) -> None:
         try:
+            plan = Scenario(shapes[name], CONNECTIONS, 0, seconds)
             results[name] = wrk(ports[name], plan, seconds, 1, items, tokens[name])
         except BaseException as error:  # raised again in the caller's thread
             failures.append(error)
@@ -78,11 +100,13 @@ def rps(out: dict[str, Any]) -> float:
     return float(out["requests"]) / (out["duration_us"] / 1e6)
 
 
-def problems(out: dict[str, Any]) -> tuple[int, int]:
+def problems(out: dict[str, Any], shape: str) -> tuple[int, int]:
+    """Socket errors, and answers other than the shape's expected status (a 2xx by default)."""
     errors = out["errors"]
     failed = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
-    non_2xx = sum(n for status, n in out["statuses"].items() if not status.startswith("2"))
-    return failed, non_2xx
+    expected = EXPECTED.get(shape, "2")
+    unexpected = sum(n for status, n in out["statuses"].items() if not status.startswith(expected))
+    return failed, unexpected
 
 
 def pinned(app: App, core: int) -> App:
@@ -100,13 +124,14 @@ def measure_pair(
         try:
             ports = {name: server.port for name, server in servers.items()}
             tokens = {name: apps[name].token for name in names}
-            load_both(ports, tokens, scenario, args.warmup, args.items)
-            outs = load_both(ports, tokens, scenario, args.duration, args.items)
+            shapes = shapes_of(scenario, names)
+            load_both(ports, tokens, shapes, args.warmup, args.items)
+            outs = load_both(ports, tokens, shapes, args.duration, args.items)
         finally:
             for server in servers.values():
                 server.stop()
         for name, out in outs.items():
-            failed, non_2xx = problems(out)
+            failed, non_2xx = problems(out, shapes[name])
             pair.errors += failed
             pair.non_2xx += non_2xx
             if failed or non_2xx:
@@ -142,7 +167,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
             access = stack.enter_context(identity_provider(project))
             url = service_url(variant, base_url)
             migrate(project, url)
-            own = [*SETTINGS, "floor"]
+            own = [*SETTINGS, "floor", "same"]
             names = ["template", *(name for name in args.against if name not in own)]
             built = apps_for(variant, project, url, workdir, names, None, baseline, access=access)
             for name in args.against:
@@ -155,6 +180,10 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
                 if name in SETTINGS:
                     env = {**template.env, **SETTINGS[name]}
                     built.append(dataclasses.replace(template, name=name, env=env))
+                if name == "same":
+                    # A second instance of the template itself: the pair differs by the
+                    # requests sent (SHAPES), or, with a plain scenario, by nothing (the noise).
+                    built.append(dataclasses.replace(template, name=name))
             # Both apps on the same core: the kernel's fair scheduler then gives each half of
             # it, and their requests/s are in the inverse ratio of their CPU per request. The
             # database and the two wrk share the other core.
@@ -173,7 +202,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
     )
     print(
         "| against | scenario | template vs other, req/s (median) | range "
-        "| template req/s | other req/s | errors | non-2xx |"
+        "| template req/s | other req/s | errors | unexpected status |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for pair in pairs:
@@ -186,5 +215,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
         )
     failed = [f"{p.other} {p.scenario}" for p in pairs if p.errors or p.non_2xx]
     if failed:
-        print(f"\nFAILED: errors or non-2xx answers in {', '.join(failed)}: see the rounds above")
+        print(
+            f"\nFAILED: errors or unexpected answers in {', '.join(failed)}: see the rounds above"
+        )
     return not failed
