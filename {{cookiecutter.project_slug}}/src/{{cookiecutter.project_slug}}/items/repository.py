@@ -43,8 +43,19 @@ async def lock_items(session: AsyncSession, item_ids: Sequence[int]) -> dict[int
     return {item.id: item for item in items}
 
 
-async def get_item(session: AsyncSession, item_id: int) -> Item | None:
-    return await session.get(Item, item_id)
+async def get_item(
+    session: AsyncSession,
+    item_id: int,
+    *,
+    for_update: bool = False,
+) -> Item | None:
+    """The item, if it exists. `for_update`: locked until the transaction ends, and read as
+    stored (a write that changes the loaded row): concurrent writes of one item then queue,
+    so the versioned UPDATE never finds the row changed under it, and a write without
+    If-Match applies to the latest version (the last write wins, rather than a 412)."""
+    if not for_update:
+        return await session.get(Item, item_id)
+    return await session.get(Item, item_id, with_for_update=True, populate_existing=True)
 
 
 async def list_items(session: AsyncSession, *, offset: int, limit: int) -> list[Item]:

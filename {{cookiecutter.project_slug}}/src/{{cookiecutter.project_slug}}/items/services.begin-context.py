@@ -77,7 +77,7 @@ async def update_item(
     session: AsyncSession, item_id: int, changes: ItemUpdate, *, condition: VersionCondition
 ) -> Item:
     async with session.begin():
-        item = await _existing_item(session, item_id)
+        item = await _existing_item(session, item_id, for_update=True)
         condition.check("Item", item.id, item.version)
         return await repository.update_item(session, item, changes)
 
@@ -124,13 +124,18 @@ async def transfer_quantity(
 
 async def delete_item(session: AsyncSession, item_id: int, *, condition: VersionCondition) -> None:
     async with session.begin():
-        item = await _existing_item(session, item_id)
+        item = await _existing_item(session, item_id, for_update=True)
         condition.check("Item", item.id, item.version)
         await repository.delete_item(session, item)
 
 
-async def _existing_item(session: AsyncSession, item_id: int) -> Item:
-    item = await repository.get_item(session, item_id)
+async def _existing_item(
+    session: AsyncSession,
+    item_id: int,
+    *,
+    for_update: bool = False,
+) -> Item:
+    item = await repository.get_item(session, item_id, for_update=for_update)
     if item is None:
         raise ItemNotFoundError(item_id)
     return item

@@ -79,7 +79,7 @@ async def list_items(session: AsyncSession, *, page: int, page_size: int) -> Ite
 async def update_item(
     session: AsyncSession, item_id: int, changes: ItemUpdate, *, condition: VersionCondition
 ) -> Item:
-    item = await _existing_item(session, item_id)
+    item = await _existing_item(session, item_id, for_update=True)
     condition.check("Item", item.id, item.version)
     await repository.update_item(session, item, changes)
     await session.commit()
@@ -123,14 +123,19 @@ async def transfer_quantity(
 
 
 async def delete_item(session: AsyncSession, item_id: int, *, condition: VersionCondition) -> None:
-    item = await _existing_item(session, item_id)
+    item = await _existing_item(session, item_id, for_update=True)
     condition.check("Item", item.id, item.version)
     await repository.delete_item(session, item)
     await session.commit()
 
 
-async def _existing_item(session: AsyncSession, item_id: int) -> Item:
-    item = await repository.get_item(session, item_id)
+async def _existing_item(
+    session: AsyncSession,
+    item_id: int,
+    *,
+    for_update: bool = False,
+) -> Item:
+    item = await repository.get_item(session, item_id, for_update=for_update)
     if item is None:
         raise ItemNotFoundError(item_id)
     return item
