@@ -137,8 +137,9 @@ async def test_delete_removes_the_item(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_deleted_id_is_never_given_to_another_item(client: httpx.AsyncClient) -> None:
-    """A client that still holds a deleted item's id must not reach a new item by it (SQLite
-    would otherwise give the highest id deleted to the next row: migration 0004)."""
+    """A client that still holds a deleted item's id must not reach a new item by it (a
+    database may give the highest id deleted to the next row: database/dialect.py's
+    NEVER_REUSED_IDS, migration 0004)."""
     await create(client, "nut")
     highest = await create(client, "bolt")
     assert (await client.delete(f"/items/{highest['id']}")).status_code == 204

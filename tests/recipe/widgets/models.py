@@ -5,13 +5,14 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database.base import Base
+from ..database.dialect import NEVER_REUSED_IDS
 from ..items.models import NAME_MAX_LENGTH, Item
 
 
 class Widget(Base):
     __tablename__ = "widgets"
-    # Ids are never reused, on SQLite too (items.models.Item says why).
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    # A deleted widget's id is never given to a new one (the dialect knows how).
+    __table_args__ = (NEVER_REUSED_IDS,)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))

@@ -29,7 +29,8 @@ DEFAULT_BATCH_SIZE = 1000
 async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
     """Delete the keys older than IDEMPOTENCY_KEY_RETENTION, a batch per unit of work, until
     none is left; the number deleted. Several replicas may run it at once: a batch skips the
-    rows another one has locked (SKIP LOCKED; SQLite runs one writer at a time anyway)."""
+    rows another one has locked (SKIP LOCKED, where the database locks rows; where it does not,
+    its writers take turns)."""
     engine = create_engine_from_settings(settings, metrics_enabled=False)
     session_factory = create_session_factory(
         engine, settings, metrics_enabled=False, client_errors=CLIENT_ERRORS

@@ -18,6 +18,7 @@ from .failures import Failure
 # The interface every dialect module has, and all that the rest of the service asks of one
 # (checked against the other databases' by the template's tests/test_dialect_interfaces.py).
 __all__ = [
+    "NEVER_REUSED_IDS",
     "DialectSettings",
     "check_connection_budget",
     "configure_engine",
@@ -27,6 +28,10 @@ __all__ = [
     "migration_lock",
     "read_only_execution_options",
 ]
+
+# Table options of every table whose ids clients hold (its models' `__table_args__`): none, as
+# InnoDB's AUTO_INCREMENT counter never goes back (it is persisted across restarts too).
+NEVER_REUSED_IDS: dict[str, Any] = {}
 
 # Read-only units of work keep their transaction: under MySQL's REPEATABLE READ it gives all their
 # statements one snapshot, and switching to autocommit would cost a SET round trip each way.

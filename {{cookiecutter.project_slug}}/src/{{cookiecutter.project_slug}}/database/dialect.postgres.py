@@ -20,6 +20,7 @@ from .failures import Failure
 # The interface every dialect module has, and all that the rest of the service asks of one
 # (checked against the other databases' by the template's tests/test_dialect_interfaces.py).
 __all__ = [
+    "NEVER_REUSED_IDS",
     "DialectSettings",
     "check_connection_budget",
     "configure_engine",
@@ -29,6 +30,10 @@ __all__ = [
     "migration_lock",
     "read_only_execution_options",
 ]
+
+# Table options of every table whose ids clients hold (its models' `__table_args__`): none, as
+# an identity column's sequence never gives a number twice, deleted rows' included.
+NEVER_REUSED_IDS: dict[str, Any] = {}
 
 # Read-only units of work run without BEGIN and COMMIT: under PostgreSQL's READ COMMITTED every
 # statement takes its own snapshot anyway, so the transaction would only add two round trips.

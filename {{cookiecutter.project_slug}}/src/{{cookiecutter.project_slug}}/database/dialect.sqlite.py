@@ -19,6 +19,7 @@ from .settings import DatabaseSettings
 # The interface every dialect module has, and all that the rest of the service asks of one
 # (checked against the other databases' by the template's tests/test_dialect_interfaces.py).
 __all__ = [
+    "NEVER_REUSED_IDS",
     "DialectSettings",
     "check_connection_budget",
     "configure_engine",
@@ -28,6 +29,11 @@ __all__ = [
     "migration_lock",
     "read_only_execution_options",
 ]
+
+# Table options of every table whose ids clients hold (its models' `__table_args__`): without
+# AUTOINCREMENT SQLite gives a new row the highest id in use plus one, so the id of the last row
+# deleted comes back, and a client that still holds it would reach the new row (migration 0004).
+NEVER_REUSED_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 # Execution option of read-only units of work (see session.begin_read_only).
 READ_ONLY_OPTION = "read_only"

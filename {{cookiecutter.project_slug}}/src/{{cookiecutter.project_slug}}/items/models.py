@@ -4,6 +4,7 @@ from sqlalchemy import CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database.base import Base
+from ..database.dialect import NEVER_REUSED_IDS
 
 NAME_MAX_LENGTH = 100
 
@@ -12,9 +13,8 @@ class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity_non_negative"),
-        # SQLite would otherwise give a new item the id of the last one deleted (migration 0004);
-        # the other databases ignore this option, and never reuse ids.
-        {"sqlite_autoincrement": True},
+        # A deleted item's id is never given to a new one (the dialect knows how).
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

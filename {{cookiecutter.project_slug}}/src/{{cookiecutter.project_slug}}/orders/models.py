@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database.base import Base
+from ..database.dialect import NEVER_REUSED_IDS
 
 
 class OrderStatus(enum.StrEnum):
@@ -24,8 +25,8 @@ OWNER_MAX_LENGTH = 255
 
 class Order(Base):
     __tablename__ = "orders"
-    # Ids are never reused, on SQLite too (see items.models.Item).
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    # A deleted order's id is never given to a new one (the dialect knows how).
+    __table_args__ = (NEVER_REUSED_IDS,)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The `sub` of the principal that placed it: only that principal sees it. Indexed: every

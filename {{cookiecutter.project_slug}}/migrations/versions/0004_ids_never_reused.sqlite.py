@@ -3,8 +3,7 @@
 Without it SQLite gives a new row the highest id in use plus one, so the id of the last item
 deleted comes back, and a client that still holds it reads or changes the new item. SQLite sets
 AUTOINCREMENT only when a table is created, so both tables are rebuilt (batch mode copies their
-rows, ids included). PostgreSQL's and MySQL's ids come from sequences and counters that never
-go back: nothing to do there.
+rows, ids included).
 
 Revision ID: 0004
 Revises: 0003
@@ -51,8 +50,6 @@ def tables_at_0003() -> list[sa.Table]:
 
 
 def rebuild(*, autoincrement: bool) -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
     # Dropping the old orders table must not cascade to order_lines, whose rows keep referring
     # to the same ids in the rebuilt tables: foreign keys are off on the migration's connection
     # (SQLite's default; env.py sets no PRAGMA, and inside a transaction none would take).
