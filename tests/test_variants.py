@@ -3,17 +3,23 @@ passes its own test suite against a real database of its kind."""
 
 import re
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 from .variants import (
     CHOICES,
     DATABASES,
     MIGRATION_ROUND_TRIP,
+    STYLE_INDEPENDENT_SLOW_MODULES,
+    TEMPLATE,
+    VARIANTS,
     Variant,
     clean_environment,
+    covering_suite_args,
     require_server,
     run,
     run_baked_suite,
+    runs_full_suite,
 )
 
 # Jinja left behind; `${{ ... }}` is a GitHub Actions expression, meant to survive rendering.
@@ -134,4 +140,18 @@ def test_own_test_suite_passes_on_a_real_database(variant: Variant, installed: P
     require_server(variant)
     # The server answers (checked above), so the suite must not skip for want of one: with CI
     # set it fails instead. A scenario a database cannot have is not in its variant at all.
-    run_baked_suite(variant, installed)
+    run_baked_suite(variant, installed, *covering_suite_args(variant))
+
+
+def test_the_full_suites_cover_every_database_with_each_mode_and_style() -> None:
+    """Each style-independent slow module runs in one variant of every database and mode, and
+    of every database and style (variants.covering_suite_args)."""
+    full = [variant for variant in VARIANTS if runs_full_suite(variant)]
+    by_mode = Counter((variant.database, variant.mode) for variant in full)
+    by_style = Counter((variant.database, variant.transaction_style) for variant in full)
+    assert set(by_mode.values()) == {1} and len(by_mode) == len(DATABASES) * 2
+    assert set(by_style.values()) == {1} and len(by_style) == len(DATABASES) * 2
+    # A module renamed away would otherwise run nowhere but be ignored nowhere either.
+    project_tests = TEMPLATE / "{{cookiecutter.project_slug}}" / "tests"
+    for module in STYLE_INDEPENDENT_SLOW_MODULES:
+        assert (project_tests / module).is_file(), module

@@ -315,6 +315,35 @@ def fresh_database(variant: Variant, directory: Path) -> Iterator[str]:
         server_execute(variant.database, f"DROP DATABASE IF EXISTS {name}")
 
 
+# The slowest modules of a baked suite whose code under test does not depend on the
+# transaction style: worker processes and their drain, metrics across processes, concurrent
+# migrations, token verification against a JWKS server, and the OpenAPI contract (the fuzz
+# test: what it drives below the routes, the units of work, is held equal across the styles
+# by tests/test_transaction_styles.py and exercised in every variant by the other modules).
+# The template's run takes them in one style of each database and mode (FULL_SUITE), which
+# is also one of each database and style; a baked service's own `uv run pytest` runs them all.
+STYLE_INDEPENDENT_SLOW_MODULES = (
+    "test_fuzz.py",
+    "test_workers.py",
+    "test_metrics_multiprocess.py",
+    "test_migration_lock.py",
+    "test_auth_tokens.py",
+    "test_openapi.py",
+)
+
+
+def runs_full_suite(variant: Variant) -> bool:
+    """flush-commit in async variants, begin-context in sync ones (FULL_SUITE)."""
+    return (variant.mode == "async") == (variant.transaction_style == "flush-commit")
+
+
+def covering_suite_args(variant: Variant) -> tuple[str, ...]:
+    """The pytest arguments of the template's run of `variant`'s own suite."""
+    if runs_full_suite(variant):
+        return ()
+    return tuple(f"--ignore=tests/{module}" for module in STYLE_INDEPENDENT_SLOW_MODULES)
+
+
 def run_baked_suite(
     variant: Variant, project: Path, *pytest_args: str, ci: bool = True
 ) -> subprocess.CompletedProcess[str]:
