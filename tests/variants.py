@@ -317,7 +317,8 @@ def fresh_database(variant: Variant, directory: Path) -> Iterator[str]:
 
 # The slowest modules of a baked suite whose code under test does not depend on the
 # transaction style: worker processes and their drain, metrics across processes, concurrent
-# migrations, token verification against a JWKS server, and the OpenAPI contract (the fuzz
+# migrations, token verification against a JWKS server, lost connections, PgBouncer, hostile
+# input, and the OpenAPI contract (the fuzz
 # test: what it drives below the routes, the units of work, is held equal across the styles
 # by tests/test_transaction_styles.py and exercised in every variant by the other modules).
 # The template's run takes them in one style of each database and mode (FULL_SUITE), which
@@ -329,6 +330,11 @@ STYLE_INDEPENDENT_SLOW_MODULES = (
     "test_migration_lock.py",
     "test_auth_tokens.py",
     "test_openapi.py",
+    # Connections the server kills, PgBouncer's driver settings, hostile input refused before
+    # any unit of work: the pool's, the driver's and the validation's, whatever the style.
+    "test_lost_connections.py",
+    "test_pgbouncer.py",
+    "test_hostile_input.py",
 )
 
 
