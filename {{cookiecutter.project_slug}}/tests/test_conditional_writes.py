@@ -10,11 +10,10 @@ from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from {{ cookiecutter.project_slug }}.items.models import Item
-from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.helpers import create, gather, stored_items
-from .support.identity_provider import access_headers
+from .support.serving import serve
 from .support.tables import empty_database
 
 pytestmark = pytest.mark.anyio
@@ -193,16 +192,9 @@ async def test_a_malformed_entity_tag_is_a_400(client: httpx.AsyncClient, value:
 
 
 async def test_a_required_if_match_is_a_428_when_missing(database_url: str) -> None:
-    app = create_app(Settings(database_url=database_url, if_match_required=True))
     await empty_database(database_url)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://test",
-            headers=access_headers(),
-        ) as client,
-    ):
+    settings = Settings(database_url=database_url, if_match_required=True)
+    async with serve(settings) as (_, client):
         item = await create(client, "bolt", 5)
         missing = await client.patch(f"/items/{item['id']}", json={"quantity": 1})
         given = await client.patch(

@@ -24,6 +24,7 @@ from .support.helpers import create, gather, stored_items
 from .support.identity_provider import access_headers, current_provider
 from .support.log_capture import captured
 from .support.lossy_proxy import lossy_proxy
+from .support.serving import serve
 from .support.tables import empty_database
 from .support.uvicorn_server import uvicorn_in_thread
 
@@ -200,17 +201,9 @@ async def test_keys_are_validated_before_any_work(
 
 
 async def test_a_required_key_is_a_400_when_missing(database_url: str) -> None:
-    settings = Settings(database_url=database_url, idempotency_key_required=True)
-    app = create_app(settings)
     await empty_database(database_url)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://test",
-            headers=access_headers(),
-        ) as client,
-    ):
+    settings = Settings(database_url=database_url, idempotency_key_required=True)
+    async with serve(settings) as (_, client):
         missing = await client.post("/items", json={"name": "bolt"})
         given = await client.post("/items", json={"name": "bolt"}, headers=keyed("k"))
         document = (await client.get("/openapi.json")).json()
