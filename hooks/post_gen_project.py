@@ -35,6 +35,11 @@ SYNC_FROM_ASYNC = (
     # command line's units of work outside requests.
     "idempotency/claims.py",
     "commands.py",
+    # The events' relay and worker (around messaging/broker.<mode>.py, the one module written
+    # per mode), and the handlers they run.
+    "outbox/relay.py",
+    "inbox/worker.py",
+    "*/handlers.py",
 )
 # Modules outside the package, relative to the project: Alembic's environment, which migrates
 # through the service's own engine.
@@ -52,7 +57,7 @@ SYNC_NAMES = {
 }
 ASYNC_ONLY_MODULES = {"sqlalchemy.ext.asyncio"}
 SYNC_STATEMENTS = {
-    "async def/with": (re.compile(r"\basync (def|with) "), r"\1 "),
+    "async def/with/for": (re.compile(r"\basync (def|with|for) "), r"\1 "),
     "await": (re.compile(r"\bawait "), ""),
     ".sync_engine": (re.compile(r"\.sync_engine\b"), ""),
     # An async engine's connection runs sync code (Alembic's) through run_sync; a sync one

@@ -3,7 +3,8 @@
 Each command runs its work as units of work of the resources' `services.py`, each with a
 session from `database/session.py`'s `job_session`: the same rules as a request's (rolled
 back on any error, always closed, one commit per unit of work), and log lines that carry the
-job's name. Exit status 0 when the work is done, 1 when a unit of work failed.
+job's name. `relay` and `worker` run until SIGTERM (or SIGINT), finish the batch or event in
+hand and exit 0. Exit status 1 when a unit of work or a start-up check failed.
 """
 
 import argparse
@@ -12,18 +13,46 @@ import logging
 import time
 from collections.abc import Sequence
 
+from prometheus_client import start_http_server
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from .database.session import create_engine_from_settings, create_session_factory, job_session
+from .database.startup import run_start_up_checks
 from .errors import CLIENT_ERRORS
 from .idempotency import services as idempotency
+from .inbox.registry import HANDLERS
+from .inbox.worker import work
 from .logs import configure_logging
+from .messaging.broker import Stop
+from .outbox.relay import relay
 from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 PURGE = "purge-idempotency-keys"
+RELAY = "relay"
+WORKER = "worker"
 # Keys deleted per unit of work: each batch is one short transaction (its locks are held for
 # one batch only), and a failure loses at most the batch in progress, which rolls back whole.
 DEFAULT_BATCH_SIZE = 1000
+# A relay or a worker does one unit of work at a time: one connection is all it holds (the
+# connection budget counts it, RELAY_PROCESSES and WORKER_PROCESSES).
+JOB_POOL = {"pool_size": 1, "max_overflow": 0}
+
+
+def job_database(
+    settings: Settings,
+    *,
+    metrics_enabled: bool,
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    engine = create_engine_from_settings(settings, metrics_enabled=metrics_enabled)
+    session_factory = create_session_factory(
+        engine,
+        settings,
+        metrics_enabled=metrics_enabled,
+        client_errors=CLIENT_ERRORS,
+    )
+    return engine, session_factory
 
 
 async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
@@ -31,10 +60,7 @@ async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
     none is left; the number deleted. Several replicas may run it at once: a batch skips the
     rows another one has locked (SKIP LOCKED, where the database locks rows; where it does not,
     its writers take turns)."""
-    engine = create_engine_from_settings(settings, metrics_enabled=False)
-    session_factory = create_session_factory(
-        engine, settings, metrics_enabled=False, client_errors=CLIENT_ERRORS
-    )
+    engine, session_factory = job_database(settings, metrics_enabled=False)
     before = int(time.time()) - settings.idempotency_key_retention
     purged = 0
     try:
@@ -50,6 +76,32 @@ async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
     return purged
 
 
+async def run_relay(settings: Settings, *, metrics_enabled: bool) -> None:
+    """Publish the outbox's events until SIGTERM (outbox/relay.py)."""
+    job_settings = settings.model_copy(update=JOB_POOL)
+    engine, session_factory = job_database(job_settings, metrics_enabled=metrics_enabled)
+    stop = Stop()
+    stop.install()
+    try:
+        sent = await relay(session_factory, settings, stop, kinds=HANDLERS.keys())
+    finally:
+        await engine.dispose()
+    logger.info("relay stopped after %d events", sent, extra={"job.name": RELAY})
+
+
+async def run_worker(settings: Settings, *, metrics_enabled: bool) -> None:
+    """Handle the events of the service's queue until SIGTERM (inbox/worker.py)."""
+    job_settings = settings.model_copy(update=JOB_POOL)
+    engine, session_factory = job_database(job_settings, metrics_enabled=metrics_enabled)
+    stop = Stop()
+    stop.install()
+    try:
+        await work(session_factory, settings, stop, handlers=HANDLERS)
+    finally:
+        await engine.dispose()
+    logger.info("worker stopped", extra={"job.name": WORKER})
+
+
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(
         prog="python -m {{ cookiecutter.project_slug }}", description=__doc__.split("\n")[0]
@@ -60,18 +112,39 @@ def parser() -> argparse.ArgumentParser:
         help="delete idempotency keys older than IDEMPOTENCY_KEY_RETENTION (for a cron job)",
     )
     purge.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N")
+    for name, help_text in (
+        (RELAY, "publish the outbox's events to the broker, until SIGTERM"),
+        (WORKER, "handle the events of EVENTS_QUEUE, until SIGTERM"),
+    ):
+        job = chosen.add_parser(name, help=help_text)
+        job.add_argument(
+            "--metrics-port",
+            type=int,
+            metavar="PORT",
+            help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics",
+        )
     return commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
-    if arguments.batch_size < 1:
+    if arguments.command == PURGE and arguments.batch_size < 1:
         parser().error("--batch-size must be at least 1")
     settings = get_settings()
     if settings.log_configure:
         configure_logging(settings)
+    metrics_port: int | None = getattr(arguments, "metrics_port", None)
+    if metrics_port is not None:
+        start_http_server(metrics_port)
     try:
-        asyncio.run(purge_idempotency_keys(settings, batch_size=arguments.batch_size))
+        if arguments.command in (RELAY, WORKER):
+            run_start_up_checks(settings, workers=settings.web_concurrency)
+        if arguments.command == RELAY:
+            asyncio.run(run_relay(settings, metrics_enabled=metrics_port is not None))
+        elif arguments.command == WORKER:
+            asyncio.run(run_worker(settings, metrics_enabled=metrics_port is not None))
+        else:
+            asyncio.run(purge_idempotency_keys(settings, batch_size=arguments.batch_size))
     except Exception:
         logger.exception("%s failed", arguments.command, extra={"job.name": arguments.command})
         return 1

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import StatementError
 
-from .request_context import caller_var, job_var, request_id_var
+from .request_context import caller_var, event_var, job_var, request_id_var
 from .settings import Settings
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -45,6 +45,9 @@ class JsonFormatter(logging.Formatter):
         job = job_var.get()
         if job is not None:
             entry["job.name"] = job
+        event_id = event_var.get()
+        if event_id is not None:
+            entry["event.id"] = event_id
         caller = caller_var.get()
         if caller is not None:
             # Who the token speaks for, never the token: it is a credential.

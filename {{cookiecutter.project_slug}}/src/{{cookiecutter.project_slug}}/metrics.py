@@ -104,6 +104,19 @@ AUTH_DISABLED = Gauge(
     multiprocess_mode="max",
 )
 
+# The outbox's relay and the event worker (their own processes: `--metrics-port`).
+EVENTS_RELAYED = Counter(
+    "events_relayed",
+    "Outbox events the broker confirmed and the relay marked sent.",
+)
+EVENT_OUTCOMES = ("handled", "duplicate", "retried", "dead_lettered")
+EVENTS_HANDLED = Counter(
+    "events_handled",
+    "Deliveries the event worker settled, by event kind and outcome (duplicate: the inbox had "
+    "the event already).",
+    ["kind", "outcome"],
+)
+
 router = APIRouter(include_in_schema=False)
 
 

@@ -8,11 +8,13 @@ from pydantic_settings import SettingsConfigDict
 
 from .auth.settings import AuthSettings
 from .database.dialect import DialectSettings
+from .messaging.settings import BrokerSettings
 
 
-class Settings(DialectSettings, AuthSettings):
+class Settings(DialectSettings, AuthSettings, BrokerSettings):
     """The service's settings: the database's (database/settings.py and the dialect module's),
-    the identity provider's (auth/settings.py), and those of the HTTP layer below."""
+    the identity provider's (auth/settings.py), the broker's (messaging/settings.py), and those
+    of the HTTP layer below."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 

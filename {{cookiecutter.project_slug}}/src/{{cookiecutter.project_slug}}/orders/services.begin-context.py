@@ -18,7 +18,8 @@ from ..items import repository as items_repository
 from ..items.errors import ItemNotFoundError
 from ..kit.pagination import offset_of
 from ..kit.versions import VersionCondition
-from . import repository
+from ..outbox import repository as outbox
+from . import events, repository
 from .errors import InsufficientStockError, OrderAlreadyCancelledError, OrderNotFoundError
 from .models import Order, OrderStatus
 from .schemas import OrderCreate, OrderLineCreate, OrderPage, OrderRead
@@ -36,6 +37,8 @@ async def place_order(
         if claimed.replay is None:
             await _take_stock(session, data.lines)
             order = await repository.add_order(session, data.lines, owner=owner)
+            # Stored by this unit of work's commit, or dropped with the order by its rollback.
+            outbox.record(session, events.PLACED, events.payload(order))
             claimed.remember(OrderRead.model_validate(order))
     return claimed.outcome
 
@@ -89,6 +92,7 @@ async def cancel_order(
             for line in order.lines:
                 await items_repository.add_to_quantity(session, line.item_id, line.quantity)
             await repository.mark_cancelled(session, order)
+            outbox.record(session, events.CANCELLED, events.payload(order))
             claimed.remember(OrderRead.model_validate(order))
     return claimed.outcome
 

@@ -1,4 +1,5 @@
-"""A TCP proxy in front of the test database, to make the database go away and come back."""
+"""A TCP proxy in front of a test server (the database, the broker), to make it go away and come
+back."""
 
 import asyncio
 
@@ -6,10 +7,10 @@ from sqlalchemy import make_url
 
 
 class TcpProxy:
-    """A TCP proxy in front of the test database that forwards, refuses, or accepts and hangs."""
+    """A TCP proxy in front of a server (its URL) that forwards, refuses, or accepts and hangs."""
 
-    def __init__(self, database_url: str) -> None:
-        self._target = make_url(database_url)
+    def __init__(self, server_url: str) -> None:
+        self._target = make_url(server_url)
         self._mode = "forward"
         self._server: asyncio.Server | None = None
         self._sockets: set[asyncio.StreamWriter] = set()
