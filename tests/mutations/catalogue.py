@@ -328,4 +328,86 @@ MUTATIONS = [
         other_edits=((r'__mapper_args__ = \{"version_id_col": version\}', "__mapper_args__ = {}"),),
         caught_by=("tests/test_conditional_writes.py",),
     ),
+    Mutation(
+        "event-published-after-commit",
+        "the order's event is written after the order's commit, in a transaction of its own (as "
+        "a publish after the commit would be): a failure in between keeps the order and loses "
+        "its event",
+        "orders/services.py",
+        {
+            "flush-commit": (
+                (
+                    r" +# Stored by this unit of work's commit, or dropped with the order by its "
+                    r"rollback\.\n +outbox\.record\(session, events\.PLACED, "
+                    r"events\.payload\(order\)\)\n(?P<rest>(?: .*\n)*?)"
+                    rf"    (?P<commit>{AWAIT}session\.commit\(\))\n",
+                    r"\g<rest>    \g<commit>\n    if claimed.replay is None:\n"
+                    r"        outbox.record(session, events.PLACED, events.payload(order))\n"
+                    r"        \g<commit>\n",
+                ),
+            ),
+            "begin-context": (
+                (
+                    r"    (?P<a>(?:async )?)with session\.begin\(\):\n(?P<head>(?:        .*\n)+?)"
+                    r" +# Stored by this unit of work's commit, or dropped with the order by its "
+                    r"rollback\.\n +outbox\.record\(session, events\.PLACED, "
+                    r"events\.payload\(order\)\)\n"
+                    r"(?P<tail> +claimed\.remember\(OrderRead\.model_validate\(order\)\)\n)"
+                    r"    return claimed\.outcome\n",
+                    r"    \g<a>with session.begin():\n\g<head>\g<tail>"
+                    r"    if claimed.replay is None:\n        \g<a>with session.begin():\n"
+                    r"            outbox.record(session, events.PLACED, events.payload(order))\n"
+                    r"    return claimed.outcome\n",
+                ),
+            ),
+        },
+        applies=has_server,
+        caught_by=("tests/test_events.py",),
+    ),
+    Mutation(
+        "outbox-marked-sent-before-the-confirm",
+        "the relay commits its rows as sent before it publishes them: a relay that dies or a "
+        "broker that goes away before the confirm loses the batch",
+        "outbox/services.py",
+        {
+            "flush-commit": (
+                (
+                    rf" +(?P<publish>{AWAIT}publisher\.publish\(messages\))\n"
+                    r"(?P<mark>(?: +.*\n){2})"
+                    rf"    (?P<commit>{AWAIT}session\.commit\(\))\n",
+                    r"\g<mark>    \g<commit>\n    if messages:\n        \g<publish>\n",
+                ),
+            ),
+            "begin-context": (
+                (
+                    rf" +(?P<publish>{AWAIT}publisher\.publish\(messages\))\n"
+                    r"(?P<mark>(?: +.*\n){2})"
+                    r"        return len\(messages\)\n",
+                    r"\g<mark>    if messages:\n        \g<publish>\n    return len(messages)\n",
+                ),
+            ),
+        },
+        applies=has_server,
+        caught_by=("tests/test_events.py",),
+    ),
+    Mutation(
+        "inbox-check-removed",
+        "the worker keeps no inbox: a redelivered event (at-least-once delivery) has its effect "
+        "twice",
+        "inbox/services.py",
+        (
+            (
+                rf"handled = not {AWAIT}repository\.is_handled\(session, consumer=consumer, "
+                r"event_id=event\.id\)",
+                "handled = True",
+            ),
+            (
+                rf"\n +{AWAIT}repository\.add_entry\(session, consumer=consumer, "
+                r"event_id=event\.id\)",
+                "",
+            ),
+        ),
+        applies=has_server,
+        caught_by=("tests/test_events.py",),
+    ),
 ]

@@ -281,3 +281,35 @@ def test_the_layer_guards_see_the_code() -> None:
         if is_call_to(node, "relationship")
     ]
     assert relationships
+
+
+# The broker's client libraries. Only messaging/broker.py imports them, and only the relay and
+# the worker import it (a `forbidden` contract in pyproject.toml): a request records its events
+# in the outbox, in its own transaction, and never publishes; publishing after the commit loses
+# the event when the process dies in between, and before it announces data that may roll back.
+BROKER_CLIENTS = frozenset({"aio_pika", "aiormq", "pamqp", "pika"})
+BROKER_MODULE = "messaging/broker.py"
+
+
+def broker_client_imports() -> Iterator[tuple[str, int]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            if any(name.split(".")[0] in BROKER_CLIENTS for name in names):
+                yield module, node.lineno
+
+
+def test_only_the_broker_module_imports_the_brokers_client() -> None:
+    importers = sorted(set(broker_client_imports()))
+    assert {module for module, _ in importers} == {BROKER_MODULE}, "\n".join(
+        [
+            f"Only {BROKER_MODULE} talks to the broker; record events with outbox.repository:",
+            *(f"  {module}:{line}" for module, line in importers),
+        ]
+    )

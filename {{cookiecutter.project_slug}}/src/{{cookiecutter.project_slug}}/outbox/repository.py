@@ -33,8 +33,8 @@ def record(session: AsyncSession, kind: str, payload: Mapping[str, object]) -> O
 
 async def claim_unsent(session: AsyncSession, *, limit: int) -> Sequence[OutboxEvent]:
     """The oldest `limit` committed rows not yet sent, locked until the transaction ends; rows
-    another relay has locked are skipped, not waited for (SKIP LOCKED, where the database has
-    it: PostgreSQL, MariaDB 10.6+, MySQL 8; SQLite has no row locks, and runs one relay)."""
+    another relay has locked are skipped, not waited for (SKIP LOCKED). A database without row
+    locks ignores the clause: there the relays' write transactions take turns instead."""
     rows = await session.scalars(
         select(OutboxEvent)
         .where(OutboxEvent.sent_at.is_(None))
