@@ -35,6 +35,7 @@ from .support.helpers import create
 from .support.identity_provider import access_headers
 from .support.jobs import Poisoned, RelayCrashed, in_background, poisoned, relay_pass
 from .support.log_capture import captured
+from .support.ports import free_port
 from .support.project import PROJECT_ROOT
 from .support.serving import serve
 from .support.tables import empty_tables
@@ -346,9 +347,17 @@ async def test_the_relay_and_the_worker_run_as_processes_and_stop_on_sigterm(
         # The suite's own default is off (its capture of log lines is in-process).
         "LOG_CONFIGURE": "true",
     }
+    metrics_ports = {"relay": free_port(), "worker": free_port()}
     processes = [
         await anyio.open_process(
-            [sys.executable, "-m", "{{ cookiecutter.project_slug }}", command],
+            [
+                sys.executable,
+                "-m",
+                "{{ cookiecutter.project_slug }}",
+                command,
+                "--metrics-port",
+                str(metrics_ports[command]),
+            ],
             env=environment,
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
@@ -359,6 +368,12 @@ async def test_the_relay_and_the_worker_run_as_processes_and_stop_on_sigterm(
     try:
         order = await place(client, 3)
         await eventually(lambda: _equals(sold(app), sold_by(order)), "the order counted")
+        # Each process serves its own figures (the web app's /metrics is another process's).
+        async with httpx.AsyncClient() as scraper:
+            scraped = {
+                command: (await scraper.get(f"http://127.0.0.1:{port}/metrics")).text
+                for command, port in metrics_ports.items()
+            }
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -369,6 +384,23 @@ async def test_the_relay_and_the_worker_run_as_processes_and_stop_on_sigterm(
     # Their log lines are the service's JSON, with the job's name where a request id would be.
     for command, text in zip(("relay", "worker"), output, strict=True):
         assert f'"job.name":"{command}"' in text, text
+    assert "events_relayed_total 1.0" in scraped["relay"]
+    handled_line = 'events_handled_total{kind="order.placed",outcome="handled"} 1.0'
+    assert handled_line in scraped["worker"]
+    assert "db_client_commits_total" in scraped["worker"]
+
+
+async def test_a_worker_with_a_bad_setting_exits_non_zero_naming_it(
+    events_settings: Settings,
+) -> None:
+    process = await anyio.run_process(
+        [sys.executable, "-m", "{{ cookiecutter.project_slug }}", "worker"],
+        env={**os.environ, "WORKER_MAX_ATTEMPTS": "0", "LOG_CONFIGURE": "true"},
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    assert process.returncode != 0
+    assert b"WORKER_MAX_ATTEMPTS" in process.stdout + process.stderr
 
 
 async def _output(process: anyio.abc.Process) -> str:

@@ -123,6 +123,11 @@ class Broker:
         # In flight together, confirmed together: one round trip per batch, not per message.
         await asyncio.gather(*confirms)
 
+    async def idle(self, stop: Stop, seconds: float) -> bool:
+        """Wait up to `seconds` (aio-pika serves the connection's heartbeats meanwhile); True
+        when told to stop."""
+        return await stop.wait(seconds)
+
     async def deliveries(self, stop: Stop) -> AsyncIterator[Delivery]:
         """The worker's queue, one message at a time (prefetch 1), until `stop` is set."""
         await self._channel.set_qos(prefetch_count=1)
@@ -130,7 +135,7 @@ class Broker:
         while not stop.is_set():
             incoming = await queue.get(fail=False, no_ack=False, timeout=DELIVERY_POLL)
             if incoming is None:
-                await stop.wait(DELIVERY_POLL)
+                await self.idle(stop, DELIVERY_POLL)
                 continue
             yield Delivery(incoming, self._channel, queue.name)
 

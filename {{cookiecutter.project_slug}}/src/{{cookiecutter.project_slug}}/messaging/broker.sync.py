@@ -10,6 +10,7 @@ the kinds it handles, and its dead letters: the fanout exchange and queue "<queu
 
 import signal
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +26,8 @@ from .settings import BrokerSettings
 BROKER_ERRORS: tuple[type[BaseException], ...] = (AMQPError, OSError)
 # Seconds a worker waits for a delivery before it looks whether it was told to stop.
 DELIVERY_POLL = 0.5
+# Seconds between two looks at the Stop while idle.
+IDLE_SLICE = 0.1
 PERSISTENT = pika.DeliveryMode.Persistent
 
 
@@ -123,6 +126,14 @@ class Broker:
                 ),
             )
 
+    def idle(self, stop: Stop, seconds: float) -> bool:
+        """Wait up to `seconds` while serving the connection (its heartbeats: a connection left
+        unserved for two heartbeat intervals is closed by the broker); True when told to stop."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            self._connection.sleep(min(left, IDLE_SLICE))
+        return stop.is_set()
+
     def deliveries(self, stop: Stop) -> Iterator[Delivery]:
         """The worker's queue, one message at a time (prefetch 1), until `stop` is set."""
         self._channel.basic_qos(prefetch_count=1)
@@ -130,8 +141,7 @@ class Broker:
         while not stop.is_set():
             method, properties, body = self._channel.basic_get(queue, auto_ack=False)
             if method is None:
-                # Sleeps while serving the connection's heartbeats.
-                self._connection.sleep(DELIVERY_POLL)
+                self.idle(stop, DELIVERY_POLL)
                 continue
             yield Delivery(self._channel, method, properties, body, queue)
 

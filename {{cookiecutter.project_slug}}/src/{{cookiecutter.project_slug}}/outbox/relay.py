@@ -51,7 +51,7 @@ async def relay(
                     sent += batch
                     EVENTS_RELAYED.inc(batch)
                     if batch < settings.relay_batch_size:
-                        await stop.wait(settings.relay_poll_interval)
+                        await broker.idle(stop, settings.relay_poll_interval)
         except PASSING_FAILURES as error:
             logger.warning(
                 "relay paused (%r): the outbox keeps its events",
