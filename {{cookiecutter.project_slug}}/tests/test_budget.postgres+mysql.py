@@ -5,7 +5,9 @@ workers, pool sizes and replicas on either side of it.
 """
 
 import logging
+from pathlib import Path
 
+import anyio
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import make_url
@@ -18,9 +20,15 @@ from {{ cookiecutter.project_slug }}.database.budget import (
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.database_server import execute_on_server
+from .support.project import PROJECT_ROOT
 from .support.serving import serve
+from .support.uvicorn_server import running_uvicorn
 
 pytestmark = pytest.mark.anyio
+
+# Seconds a refused start may take with 2 workers: two interpreters importing the app, on a
+# loaded CI machine.
+REFUSED_START_TIMEOUT = 60.0
 
 
 async def server_limit(database_url: str) -> tuple[int, int]:
@@ -76,6 +84,37 @@ def test_the_budget_counts_every_pool_and_one_connection_per_job_process() -> No
     # Without job processes only the pools count.
     alone = settings.model_copy(update={"relay_processes": 0, "worker_processes": 0})
     assert budget_message(alone, workers=2, max_connections=43, reserved=3) is None
+
+
+async def test_over_budget_two_uvicorn_workers_exit_non_zero_naming_the_budget(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Started as the Dockerfile starts it, with 2 workers whose pools alone exceed the limit:
+    # a deploy that cannot work must not look like one that stopped cleanly (status 0).
+    max_connections, _ = await server_limit(database_url)
+    environment = {
+        "DATABASE_URL": database_url,
+        "WEB_CONCURRENCY": "2",
+        "POOL_SIZE": str(max_connections),
+        "CONNECTION_BUDGET": "error",
+    }
+    with running_uvicorn(
+        "--workers",
+        "2",
+        environment=environment,
+        cwd=PROJECT_ROOT,
+        log=tmp_path / "uvicorn.log",
+        stop_timeout=10,
+    ) as uvicorn:
+        with anyio.move_on_after(REFUSED_START_TIMEOUT):
+            while True:
+                if uvicorn.process.poll() is not None:
+                    break
+                await anyio.sleep(0.1)
+        output = uvicorn.log.read_text()
+        assert uvicorn.process.returncode is not None, f"still running: {output[-3000:]}"
+    assert uvicorn.process.returncode != 0, output[-3000:]
+    assert "Connection budget exceeded: WEB_CONCURRENCY=2 workers" in output, output[-3000:]
 
 
 async def test_exactly_at_budget_the_service_starts_and_serves(database_url: str) -> None:

@@ -9,10 +9,18 @@ job's name. Exit status 0 when the work is done, 1 when a unit of work failed.
 import argparse
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.main import main as uvicorn_command
+
+from . import metrics
+from .database.failures import StartupCheckError
 from .database.session import create_engine_from_settings, create_session_factory, job_session
+from .database.startup import check_before_serving
 from .errors import CLIENT_ERRORS
 from .idempotency import services as idempotency
 from .logs import configure_logging
@@ -50,6 +58,40 @@ async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
     return purged
 
 
+SERVE = "serve"
+APP = "{{ cookiecutter.project_slug }}.main:app"
+
+
+def serve(uvicorn_options: Sequence[str]) -> int:
+    """`uvicorn <package>.main:app <uvicorn_options>`, after the settings and the start-up checks
+    (database/startup.py) have passed once here, before any worker starts: with several workers
+    uvicorn's supervisor exits 0 when one fails to start, so the checks that refuse do it here,
+    with one line and status 3 (uvicorn's own for a failed start)."""
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        sys.stderr.write(f"Invalid settings, not serving: {problems}\n")
+        return STARTUP_FAILURE
+    if settings.log_configure:
+        configure_logging(settings)
+    try:
+        check_before_serving(settings, workers=settings.web_concurrency)
+    except StartupCheckError as error:
+        logger.error("%s", error, extra={"job.name": SERVE})
+        return STARTUP_FAILURE
+    # This process supervises and serves nothing: its metrics (zeros) leave the workers' sums.
+    metrics.mark_process_dead()
+    # uvicorn's own command line, options and UVICORN_* variables alike; it exits the process.
+    uvicorn_command.main(
+        args=[APP, *uvicorn_options],
+        prog_name=f"python -m {{ cookiecutter.project_slug }} {SERVE}",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(
         prog="python -m {{ cookiecutter.project_slug }}", description=__doc__.split("\n")[0]
@@ -60,11 +102,18 @@ def parser() -> argparse.ArgumentParser:
         help="delete idempotency keys older than IDEMPOTENCY_KEY_RETENTION (for a cron job)",
     )
     purge.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N")
+    # Every argument after the command is uvicorn's: "+" prefixes, so that none is taken here.
+    served = chosen.add_parser(
+        SERVE, prefix_chars="+", add_help=False, help="serve the app with uvicorn (its options)"
+    )
+    served.add_argument("uvicorn_options", nargs=argparse.REMAINDER)
     return commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    if arguments.command == SERVE:
+        return serve(arguments.uvicorn_options)
     if arguments.batch_size < 1:
         parser().error("--batch-size must be at least 1")
     settings = get_settings()

@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from .engine import ServiceEngine, fetch_row
+from .failures import StartupCheckError
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 JOB_CONNECTIONS = 1
 
 
-class ConnectionBudgetError(RuntimeError):
+class ConnectionBudgetError(StartupCheckError):
     """The service's pools together may open more connections than the server allows."""
 
 
