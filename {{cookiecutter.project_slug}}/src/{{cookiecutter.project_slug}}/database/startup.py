@@ -10,7 +10,7 @@ service starts, and readiness says 503 until it answers.
 
 import asyncio
 
-from .dialect import DialectSettings, check_connection_budget
+from .dialect import DialectSettings, check_connection_budget, check_database_pooler
 from .engine import ServiceEngine, dispose
 from .session import create_engine_from_settings
 
@@ -18,7 +18,9 @@ from .session import create_engine_from_settings
 async def check_at_start_up(
     engine: ServiceEngine, settings: DialectSettings, *, workers: int
 ) -> None:
-    """Raise StartupCheckError when a check refuses. `workers`: WEB_CONCURRENCY."""
+    """Raise StartupCheckError when a check refuses. `workers`: WEB_CONCURRENCY. The pooler
+    first: a forgotten DATABASE_POOLER can make the budget's query fail too."""
+    await check_database_pooler(engine, settings)
     await check_connection_budget(engine, settings, workers=workers)
 
 
