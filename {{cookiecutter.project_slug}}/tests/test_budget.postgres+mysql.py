@@ -5,18 +5,30 @@ workers, pool sizes and replicas on either side of it.
 """
 
 import logging
+from pathlib import Path
 
+import anyio
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import make_url
 
-from {{ cookiecutter.project_slug }}.database.budget import ConnectionBudgetError
+from {{ cookiecutter.project_slug }}.database.budget import (
+    JOB_CONNECTIONS,
+    ConnectionBudgetError,
+    budget_message,
+)
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.database_server import execute_on_server
+from .support.project import PROJECT_ROOT
 from .support.serving import serve
+from .support.uvicorn_server import running_uvicorn
 
 pytestmark = pytest.mark.anyio
+
+# Seconds a refused start may take with 2 workers: two interpreters importing the app, on a
+# loaded CI machine.
+REFUSED_START_TIMEOUT = 60.0
 
 
 async def server_limit(database_url: str) -> tuple[int, int]:
@@ -29,31 +41,90 @@ async def server_limit(database_url: str) -> tuple[int, int]:
 async def test_over_budget_start_up_fails_naming_every_number(database_url: str) -> None:
     max_connections, reserved = await server_limit(database_url)
     available = max_connections - reserved
-    # 2 workers x (2 + 1) x replicas: the fewest replicas that do not fit.
-    replicas = available // 6 + 1
+    # 2 workers x (2 + 1) x replicas + (1 relay + 2 event workers) x 1: the fewest replicas
+    # that do not fit.
+    replicas = (available - 3) // 6 + 1
     settings = Settings(
-        database_url=database_url, web_concurrency=2, pool_size=2, max_overflow=1, replicas=replicas
+        database_url=database_url,
+        web_concurrency=2,
+        pool_size=2,
+        max_overflow=1,
+        replicas=replicas,
+        relay_processes=1,
+        worker_processes=2,
     )
     with pytest.raises(ConnectionBudgetError) as raised:
         async with serve(settings):
             pass
     message = str(raised.value)
     assert "\n" not in message
-    assert f"= {6 * replicas} connections" in message
+    assert f"= {6 * replicas + 3} connections" in message
     limit = f"allows {available} (max_connections={max_connections} - {reserved} reserved)"
     assert limit in message
-    for number in ("WEB_CONCURRENCY=2", "POOL_SIZE=2", "MAX_OVERFLOW=1", f"REPLICAS={replicas}"):
+    numbers = ("WEB_CONCURRENCY=2", "POOL_SIZE=2", "MAX_OVERFLOW=1", f"REPLICAS={replicas}")
+    for number in (*numbers, "RELAY_PROCESSES=1", "WORKER_PROCESSES=2"):
         assert number in message
     assert "CONNECTION_BUDGET=warn" in message
 
 
+def test_the_budget_counts_every_pool_and_one_connection_per_job_process() -> None:
+    settings = Settings(
+        pool_size=3, max_overflow=2, replicas=4, relay_processes=2, worker_processes=3
+    )
+    assert JOB_CONNECTIONS == 1
+    # 2 x (3 + 2) x 4 + (2 + 3) x 1 = 45: within 45 available, not within 44.
+    assert budget_message(settings, workers=2, max_connections=48, reserved=3) is None
+    message = budget_message(settings, workers=2, max_connections=47, reserved=3)
+    assert message is not None
+    assert (
+        "WEB_CONCURRENCY=2 workers x (POOL_SIZE=3 + MAX_OVERFLOW=2) x REPLICAS=4 + "
+        "(RELAY_PROCESSES=2 + WORKER_PROCESSES=3) x 1 = 45 connections, but the server allows 44 "
+        "(max_connections=47 - 3 reserved)"
+    ) in message
+    # Without job processes only the pools count.
+    alone = settings.model_copy(update={"relay_processes": 0, "worker_processes": 0})
+    assert budget_message(alone, workers=2, max_connections=43, reserved=3) is None
+
+
+async def test_over_budget_two_uvicorn_workers_exit_non_zero_naming_the_budget(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Started as the Dockerfile starts it, with 2 workers whose pools alone exceed the limit:
+    # a deploy that cannot work must not look like one that stopped cleanly (status 0).
+    max_connections, _ = await server_limit(database_url)
+    environment = {
+        "DATABASE_URL": database_url,
+        "WEB_CONCURRENCY": "2",
+        "POOL_SIZE": str(max_connections),
+        "CONNECTION_BUDGET": "error",
+    }
+    with running_uvicorn(
+        "--workers",
+        "2",
+        environment=environment,
+        cwd=PROJECT_ROOT,
+        log=tmp_path / "uvicorn.log",
+        stop_timeout=10,
+    ) as uvicorn:
+        with anyio.move_on_after(REFUSED_START_TIMEOUT):
+            while True:
+                if uvicorn.process.poll() is not None:
+                    break
+                await anyio.sleep(0.1)
+        output = uvicorn.log.read_text()
+        assert uvicorn.process.returncode is not None, f"still running: {output[-3000:]}"
+    assert uvicorn.process.returncode != 0, output[-3000:]
+    assert "Connection budget exceeded: WEB_CONCURRENCY=2 workers" in output, output[-3000:]
+
+
 async def test_exactly_at_budget_the_service_starts_and_serves(database_url: str) -> None:
     max_connections, reserved = await server_limit(database_url)
+    # One connection per replica, and one each for the default relay and event worker.
     settings = Settings(
         database_url=database_url,
         web_concurrency=1,
         pool_size=1,
-        replicas=max_connections - reserved,
+        replicas=max_connections - reserved - 2 * JOB_CONNECTIONS,
     )
     async with serve(settings) as (_, client):
         assert (await client.get("/items")).status_code == 200
@@ -88,7 +159,13 @@ async def test_an_unreachable_database_does_not_stop_start_up(
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("web_concurrency", 0), ("replicas", -1), ("connection_budget", "maybe")],
+    [
+        ("web_concurrency", 0),
+        ("replicas", -1),
+        ("relay_processes", -1),
+        ("worker_processes", -1),
+        ("connection_budget", "maybe"),
+    ],
 )
 def test_a_bad_budget_setting_is_refused_naming_it(setting: str, value: object) -> None:
     with pytest.raises(ValidationError, match=setting):

@@ -5,12 +5,14 @@ different server connections, so nothing may rely on a server-side prepared stat
 its transaction. The session convention's own tests run again through PgBouncer (those marked
 `through_poolers`: test_convention_behaviour.py, test_out_of_range.py, test_concurrency.py, as
 `[pgbouncer]`); here, mixed traffic succeeds through it, and the negative control shows that the
-same traffic fails without the setting.
+same traffic fails without the setting. A forgotten setting is found at start-up: the service
+refuses to start, with one line naming it.
 """
 
 import logging
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -18,12 +20,15 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from {{ cookiecutter.project_slug }}.database.failures import StartupCheckError
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.database import execute
 from .support.pgbouncer import PgBouncer
+from .support.project import PROJECT_ROOT
 from .support.serving import Pooler, serve
 from .support.tables import empty_tables
+from .support.uvicorn_server import running_uvicorn
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +41,10 @@ REQUESTS = 120
 ROUNDS = 2
 # What the drivers say when a prepared statement is missing, already there, or another one.
 PREPARED_STATEMENT_ERRORS = ("prepared statement", "_pg3_", "__asyncpg_stmt_")
+# The setting a service behind PgBouncer needs, as the start-up check names it.
+FORGOTTEN = "DATABASE_POOLER=pgbouncer"
+# Seconds `serve` may take to refuse: one interpreter importing the app, on a loaded machine.
+REFUSED_START_TIMEOUT = 60.0
 
 
 @pytest.fixture
@@ -150,6 +159,50 @@ async def test_the_connection_budget_is_not_checked_behind_the_pooler(
         async with serve(settings) as (_, client):
             assert (await client.get("/items")).status_code == 200
     assert any("behind a transaction pooler" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_forgotten_pooler_setting_refuses_to_start_naming_it(
+    database_url: str, pgbouncer: PgBouncer
+) -> None:
+    # The default limits go as startup settings, which this PgBouncer drops (psycopg's
+    # `options`, ignore_startup_parameters) or refuses (asyncpg's, one parameter each).
+    settings = Settings(database_url=pgbouncer.url_for(database_url), database_pooler="none")
+    with pytest.raises(StartupCheckError) as raised:
+        async with serve(settings):
+            pass
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{FORGOTTEN} is missing"), message
+
+
+async def test_connected_directly_the_pooler_check_says_nothing(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        async with serve(Settings(database_url=database_url)) as (_, client):
+            assert (await client.get("/items")).status_code == 200
+    assert not [r.getMessage() for r in caplog.records if "DATABASE_POOLER" in r.getMessage()]
+
+
+async def test_serve_behind_pgbouncer_without_the_setting_exits_non_zero_with_one_line(
+    database_url: str, pgbouncer: PgBouncer, tmp_path: Path
+) -> None:
+    environment = {"DATABASE_URL": pgbouncer.url_for(database_url), "DATABASE_POOLER": "none"}
+    with running_uvicorn(
+        environment=environment,
+        cwd=PROJECT_ROOT,
+        log=tmp_path / "serve.log",
+        stop_timeout=10,
+    ) as server:
+        with anyio.move_on_after(REFUSED_START_TIMEOUT):
+            while True:
+                if server.process.poll() is not None:
+                    break
+                await anyio.sleep(0.1)
+        output = server.log.read_text()
+        assert server.process.returncode is not None, f"still running: {output[-3000:]}"
+    assert server.process.returncode != 0, output[-3000:]
+    assert len([line for line in output.splitlines() if FORGOTTEN in line]) == 1, output
 
 
 def test_an_unknown_pooler_is_refused_naming_the_setting() -> None:

@@ -1,23 +1,31 @@
-"""Units of work outside requests, from the command line (`python -m <package> <command>`).
+"""Units of work outside requests, and the server, from the command line
+(`python -m <package> <command>`).
 
-Each command runs its work as units of work of the resources' `services.py`, each with a
-session from `database/session.py`'s `job_session`: the same rules as a request's (rolled
-back on any error, always closed, one commit per unit of work), and log lines that carry the
-job's name. `relay` and `worker` run until SIGTERM (or SIGINT), finish the batch or event in
-hand and exit 0. Exit status 1 when a unit of work or a start-up check failed.
+Each job runs its work as units of work of the resources' `services.py`, each with a session
+from `database/session.py`'s `job_session`: the same rules as a request's (rolled back on any
+error, always closed, one commit per unit of work), and log lines that carry the job's name.
+`relay` and `worker` run until SIGTERM (or SIGINT), finish the batch or the event in hand and
+exit 0. Exit status 1 when a unit of work failed, 3 (uvicorn's own for a failed start) when the
+settings or a start-up check refused.
 """
 
 import argparse
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Sequence
 
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.main import main as uvicorn_command
 
+from . import metrics
+from .database.failures import StartupCheckError
 from .database.session import create_engine_from_settings, create_session_factory, job_session
-from .database.startup import run_start_up_checks
+from .database.startup import check_before_serving
 from .errors import CLIENT_ERRORS
 from .idempotency import services as idempotency
 from .inbox.registry import HANDLERS
@@ -32,11 +40,13 @@ logger = logging.getLogger(__name__)
 PURGE = "purge-idempotency-keys"
 RELAY = "relay"
 WORKER = "worker"
+SERVE = "serve"
+APP = "{{ cookiecutter.project_slug }}.main:app"
 # Keys deleted per unit of work: each batch is one short transaction (its locks are held for
 # one batch only), and a failure loses at most the batch in progress, which rolls back whole.
 DEFAULT_BATCH_SIZE = 1000
 # A relay or a worker does one unit of work at a time: one connection is all it holds (the
-# connection budget counts it, RELAY_PROCESSES and WORKER_PROCESSES).
+# connection budget counts it: RELAY_PROCESSES and WORKER_PROCESSES x JOB_CONNECTIONS).
 JOB_POOL = {"pool_size": 1, "max_overflow": 0}
 
 
@@ -102,6 +112,51 @@ async def run_worker(settings: Settings, *, metrics_enabled: bool) -> None:
     logger.info("worker stopped", extra={"job.name": WORKER})
 
 
+def load_settings(command: str) -> Settings | None:
+    """The settings, or None after one line naming each invalid one (as the environment spells
+    it) on stderr."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        sys.stderr.write(f"Invalid settings, not starting {command}: {problems}\n")
+        return None
+
+
+def passes_start_up_checks(settings: Settings, command: str) -> bool:
+    """The start-up checks (database/startup.py), once, before the process starts its work."""
+    try:
+        check_before_serving(settings, workers=settings.web_concurrency)
+    except StartupCheckError as error:
+        logger.error("%s", error, extra={"job.name": command})
+        return False
+    return True
+
+
+def serve(uvicorn_options: Sequence[str]) -> int:
+    """`uvicorn <package>.main:app <uvicorn_options>`, after the settings and the start-up checks
+    (database/startup.py) have passed once here, before any worker starts: with several workers
+    uvicorn's supervisor exits 0 when one fails to start, so the checks that refuse do it here,
+    with one line and status 3 (uvicorn's own for a failed start)."""
+    settings = load_settings(SERVE)
+    if settings is None:
+        return STARTUP_FAILURE
+    if settings.log_configure:
+        configure_logging(settings)
+    if not passes_start_up_checks(settings, SERVE):
+        return STARTUP_FAILURE
+    # This process supervises and serves nothing: its metrics (zeros) leave the workers' sums.
+    metrics.mark_process_dead()
+    # uvicorn's own command line, options and UVICORN_* variables alike; it exits the process.
+    uvicorn_command.main(
+        args=[APP, *uvicorn_options],
+        prog_name=f"python -m {{ cookiecutter.project_slug }} {SERVE}",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(
         prog="python -m {{ cookiecutter.project_slug }}", description=__doc__.split("\n")[0]
@@ -123,22 +178,32 @@ def parser() -> argparse.ArgumentParser:
             metavar="PORT",
             help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics",
         )
+    # Every argument after the command is uvicorn's: "+" prefixes, so that none is taken here.
+    served = chosen.add_parser(
+        SERVE, prefix_chars="+", add_help=False, help="serve the app with uvicorn (its options)"
+    )
+    served.add_argument("uvicorn_options", nargs=argparse.REMAINDER)
     return commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    if arguments.command == SERVE:
+        return serve(arguments.uvicorn_options)
     if arguments.command == PURGE and arguments.batch_size < 1:
         parser().error("--batch-size must be at least 1")
-    settings = get_settings()
+    settings = load_settings(arguments.command)
+    if settings is None:
+        return STARTUP_FAILURE
     if settings.log_configure:
         configure_logging(settings)
+    long_running = arguments.command in (RELAY, WORKER)
+    if long_running and not passes_start_up_checks(settings, arguments.command):
+        return STARTUP_FAILURE
     metrics_port: int | None = getattr(arguments, "metrics_port", None)
     if metrics_port is not None:
         start_http_server(metrics_port)
     try:
-        if arguments.command in (RELAY, WORKER):
-            run_start_up_checks(settings, workers=settings.web_concurrency)
         if arguments.command == RELAY:
             asyncio.run(run_relay(settings, metrics_enabled=metrics_port is not None))
         elif arguments.command == WORKER:

@@ -8,7 +8,6 @@ from fastapi import FastAPI
 from . import health, metrics
 from .auth.tokens import create_token_verifier
 from .database.capacity import create_database_slots
-from .database.dialect import check_connection_budget
 from .database.engine import dispose
 from .database.observability import forget_pool
 from .database.session import (
@@ -16,6 +15,7 @@ from .database.session import (
     create_probe_engine,
     create_session_factory,
 )
+from .database.startup import check_at_start_up
 from .errors import CLIENT_ERRORS, install_error_handlers
 from .items import routes as items
 from .logs import configure_logging
@@ -41,7 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.database_slots = create_database_slots(settings)
     try:
-        await check_connection_budget(engine, settings, workers=settings.web_concurrency)
+        await check_at_start_up(engine, settings, workers=settings.web_concurrency)
         yield
     finally:
         # After SIGTERM uvicorn stops accepting, lets the requests in flight finish (at most

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from .ports import free_port
 
-APP = "{{ cookiecutter.project_slug }}.main:app"
+PACKAGE = "{{ cookiecutter.project_slug }}"
 # Seconds the thread's server may take to start: it imports nothing this process has not.
 THREAD_START_TIMEOUT = 10
 
@@ -55,14 +55,15 @@ class Uvicorn:
 def running_uvicorn(
     *options: str, environment: Mapping[str, str], cwd: Path, log: Path, stop_timeout: float
 ) -> Iterator[Uvicorn]:
-    """`python -m uvicorn` with the service's app on a free port of 127.0.0.1, then `options`;
+    """`python -m <package> serve` (uvicorn with the service's app, after the start-up checks)
+    on a free port of 127.0.0.1, then `options` (uvicorn's);
     this process's environment with `environment` over it; its output in `log`.
 
     On the way out a process still running gets SIGTERM, as a container's stop sends it, and
     `stop_timeout` seconds to exit; one that does not is killed, and the wait fails.
     """
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", PACKAGE, "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*command, *options],

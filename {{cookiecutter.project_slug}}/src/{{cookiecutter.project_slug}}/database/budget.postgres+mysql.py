@@ -1,8 +1,11 @@
-"""Start-up check: every pool of every worker of every replica must fit in the server's limit.
+"""Start-up check: every pool of every worker of every replica, and the connection of every job
+process beside them, must fit in the server's limit.
 
 Pools multiply: WEB_CONCURRENCY workers x (POOL_SIZE + MAX_OVERFLOW) x REPLICAS connections can
-be open at once. Past the server's limit the service does not fail at start but under load,
-with "too many connections"; this check makes it fail at start instead, naming every number.
+be open at once, plus JOB_CONNECTIONS for each outbox relay and event worker process
+(RELAY_PROCESSES + WORKER_PROCESSES). Past the server's limit the service does not fail at start
+but under load, with "too many connections"; this check makes it fail at start instead, naming
+every number.
 """
 
 import logging
@@ -11,12 +14,17 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from .engine import ServiceEngine, fetch_row
+from .failures import StartupCheckError
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
 
+# The connections of one job process (the outbox relay, the event worker): its engine's pool
+# holds exactly one (pool_size=1, max_overflow=0), whatever POOL_SIZE says.
+JOB_CONNECTIONS = 1
 
-class ConnectionBudgetError(RuntimeError):
+
+class ConnectionBudgetError(StartupCheckError):
     """The service's pools together may open more connections than the server allows."""
 
 
@@ -25,6 +33,10 @@ class BudgetSettings(DatabaseSettings):
 
     # Replicas (containers, pods) of this service that share the database server.
     replicas: int = Field(default=1, ge=1)
+    # Outbox relay and event worker processes deployed beside the web replicas (all of them, not
+    # per replica), each with JOB_CONNECTIONS connection to the same server.
+    relay_processes: int = Field(default=1, ge=0)
+    worker_processes: int = Field(default=1, ge=0)
     # At start-up, compare all pools with the server's limit: "error" refuses to start when over
     # budget, "warn" logs and starts, "off" does not check.
     connection_budget: Literal["error", "warn", "off"] = "error"
@@ -43,17 +55,20 @@ def budget_message(
 ) -> str | None:
     """None when the budget holds; otherwise one line naming every number and what to change.
     `workers`: the pools of one replica (WEB_CONCURRENCY, a setting of the HTTP server)."""
-    needed = workers * settings.pool_capacity * settings.replicas
+    jobs = settings.relay_processes + settings.worker_processes
+    needed = workers * settings.pool_capacity * settings.replicas + jobs * JOB_CONNECTIONS
     available = max_connections - reserved
     if needed <= available:
         return None
     return (
         f"Connection budget exceeded: WEB_CONCURRENCY={workers} workers x "
         f"(POOL_SIZE={settings.pool_size} + MAX_OVERFLOW={settings.max_overflow}) x "
-        f"REPLICAS={settings.replicas} = {needed} connections, but the server allows "
-        f"{available} (max_connections={max_connections} - {reserved} reserved). Lower "
-        "POOL_SIZE, WEB_CONCURRENCY or REPLICAS, raise the server's max_connections, or set "
-        "CONNECTION_BUDGET=warn to start anyway."
+        f"REPLICAS={settings.replicas} + (RELAY_PROCESSES={settings.relay_processes} + "
+        f"WORKER_PROCESSES={settings.worker_processes}) x {JOB_CONNECTIONS} = {needed} "
+        f"connections, but the server allows {available} (max_connections={max_connections} - "
+        f"{reserved} reserved). Lower POOL_SIZE, WEB_CONCURRENCY, REPLICAS, RELAY_PROCESSES or "
+        "WORKER_PROCESSES, raise the server's max_connections, or set CONNECTION_BUDGET=warn to "
+        "start anyway."
     )
 
 

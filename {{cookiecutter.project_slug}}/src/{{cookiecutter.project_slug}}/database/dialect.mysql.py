@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from .budget import BudgetSettings
 from .budget import check_connection_budget as check_connection_budget
 from .dead_connections import replace_dead_connections
+from .engine import ServiceEngine
 from .failures import Failure
 
 # The interface every dialect module has, and all that the rest of the service asks of one
@@ -21,6 +22,7 @@ __all__ = [
     "NEVER_REUSED_IDS",
     "DialectSettings",
     "check_connection_budget",
+    "check_database_pooler",
     "configure_engine",
     "engine_options",
     "error_code",
@@ -105,6 +107,10 @@ def engine_options(_settings: DialectSettings) -> dict[str, Any]:
 
 def read_only_execution_options(_settings: DialectSettings) -> dict[str, Any]:
     return READ_ONLY_EXECUTION_OPTIONS
+
+
+async def check_database_pooler(_engine: ServiceEngine, _settings: DialectSettings) -> None:
+    """A MySQL service has no transaction pooler setting (DATABASE_POOLER) to forget."""
 
 
 def configure_engine(engine: Engine, settings: DialectSettings) -> None:

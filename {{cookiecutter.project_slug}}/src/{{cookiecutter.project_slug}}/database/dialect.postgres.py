@@ -2,6 +2,7 @@
 behind PgBouncer), how migrations take turns, and what its errors mean (a `Failure`)."""
 
 import hashlib
+import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,8 @@ from .budget import BudgetSettings
 from .budget import check_connection_budget as check_connection_budget
 from .dead_connections import replace_dead_connections
 from .driver import POOLER_CONNECT_ARGS, add_startup_settings
-from .failures import Failure
+from .engine import ServiceEngine, fetch_row
+from .failures import Failure, StartupCheckError
 
 # The interface every dialect module has, and all that the rest of the service asks of one
 # (checked against the other databases' by the template's tests/test_dialect_interfaces.py).
@@ -23,6 +25,7 @@ __all__ = [
     "NEVER_REUSED_IDS",
     "DialectSettings",
     "check_connection_budget",
+    "check_database_pooler",
     "configure_engine",
     "engine_options",
     "error_code",
@@ -30,6 +33,8 @@ __all__ = [
     "migration_lock",
     "read_only_execution_options",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Table options of every table whose ids clients hold (its models' `__table_args__`): none, as
 # an identity column's sequence never gives a number twice, deleted rows' included.
@@ -48,6 +53,11 @@ MIGRATION_LOCK_KEY = int.from_bytes(
 )
 # SQLSTATE of "canceling statement due to lock timeout".
 LOCK_NOT_AVAILABLE = "55P03"
+# How PgBouncer refuses a startup parameter it neither knows nor ignores (its
+# ignore_startup_parameters), with either driver: "unsupported startup parameter: <name>".
+REFUSED_STARTUP_PARAMETER = "unsupported startup parameter"
+# Where a setting that came with the connection's startup message says it came from.
+STARTUP_SOURCE = "client"
 
 # SQLSTATE is the same whatever the driver: asyncpg's and psycopg's exceptions both carry it,
 # while their exception classes (and so SQLAlchemy's wrappers) differ. A class (the first two
@@ -82,6 +92,7 @@ class DialectSettings(BudgetSettings):
     # "pgbouncer" when DATABASE_URL points at PgBouncer (or another pooler) in transaction pool
     # mode: the driver then prepares no named statements and read-only units of work keep their
     # transaction, so that no statement depends on the server connection of the one before.
+    # Left at "none" behind PgBouncer, the start-up check refuses (check_database_pooler).
     database_pooler: Literal["none", "pgbouncer"] = "none"
     # Connections the server accepts, and those kept for superusers (and, from PostgreSQL 16,
     # for pg_use_reserved_connections), which the service cannot use.
@@ -167,6 +178,46 @@ def apply_timeouts(engine: Engine, settings: DialectSettings) -> None:
     @event.listens_for(engine, "do_connect")
     def on_connect(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
         add_startup_settings(params, limits)
+
+
+class ForgottenPoolerError(StartupCheckError):
+    """DATABASE_URL leads to a transaction pooler, but DATABASE_POOLER says it does not."""
+
+
+def forgotten_pooler_message(what_happened: str) -> str:
+    return (
+        f"DATABASE_POOLER=pgbouncer is missing: {what_happened}, as PgBouncer does in front of "
+        "the server. Behind a transaction pooler set DATABASE_POOLER=pgbouncer: the limits are "
+        "then set in every transaction, and no prepared statement outlives its transaction."
+    )
+
+
+async def check_database_pooler(engine: ServiceEngine, settings: DialectSettings) -> None:
+    """Raise ForgottenPoolerError when DATABASE_URL leads to a transaction pooler that
+    DATABASE_POOLER does not name. Connected directly, the limits go with each connection's
+    startup message; PgBouncer drops them (ignore_startup_parameters) or refuses the connection.
+    One query: where the server took its first limit from, which is the client's when it came.
+    A database that does not answer is not checked: the service starts, and readiness says 503."""
+    limits = timeout_settings(settings)
+    if settings.behind_transaction_pooler or not limits:
+        return
+    setting = next(iter(limits))
+    try:
+        (source,) = await fetch_row(
+            engine, f"SELECT source FROM pg_settings WHERE name = '{setting}'"
+        )
+    except Exception as error:
+        if isinstance(error, DBAPIError) and REFUSED_STARTUP_PARAMETER in str(error.orig):
+            refused = "the connection's startup settings were refused"
+            raise ForgottenPoolerError(forgotten_pooler_message(refused)) from None
+        # Named by class only: a driver's message may quote the URL.
+        logger.warning(
+            "DATABASE_POOLER not checked: the database did not answer (%s).", type(error).__name__
+        )
+        return
+    if source != STARTUP_SOURCE:
+        dropped = f"the connection's startup setting {setting} did not arrive (source {source})"
+        raise ForgottenPoolerError(forgotten_pooler_message(dropped))
 
 
 @contextmanager

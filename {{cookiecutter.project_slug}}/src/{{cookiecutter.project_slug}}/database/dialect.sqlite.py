@@ -22,6 +22,7 @@ __all__ = [
     "NEVER_REUSED_IDS",
     "DialectSettings",
     "check_connection_budget",
+    "check_database_pooler",
     "configure_engine",
     "engine_options",
     "error_code",
@@ -80,6 +81,10 @@ async def check_connection_budget(
     _engine: ServiceEngine, _settings: DialectSettings, *, workers: int
 ) -> None:
     """SQLite has no server and so no connection limit to check."""
+
+
+async def check_database_pooler(_engine: ServiceEngine, _settings: DialectSettings) -> None:
+    """SQLite has no server, and so no transaction pooler in front of one."""
 
 
 def configure_engine(engine: Engine, settings: DialectSettings) -> None:

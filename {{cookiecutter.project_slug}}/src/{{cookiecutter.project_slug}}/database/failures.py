@@ -36,3 +36,9 @@ class DatabaseFailure:
     kind: Failure
     # The database's own error code (SQLSTATE, error number, result code), when it gave one.
     code: str | None
+
+
+class StartupCheckError(RuntimeError):
+    """A start-up check refuses to start the service; its message is one line that names the
+    setting to change. The lifespan of every worker raises it, and `python -m <package> serve`
+    before any worker starts (database/startup.py)."""

@@ -1,24 +1,37 @@
-"""The start-up checks of a process that is not the web app (the relay, the event worker): the
-ones the app's lifespan runs, on a connection of their own, before the process starts work.
-Written for the event loop whatever the mode (as `engine.py` is), and run in a loop of its own."""
+"""The start-up checks: what must hold before the service serves, each refusing to start with
+one line (a `StartupCheckError`) that names the setting to change.
 
-from functools import partial
+Every worker runs them in the app's lifespan. They do not depend on the worker, so
+`python -m <package> serve` also runs them once before uvicorn starts its workers: a refused
+start then exits with a failure status however many workers there are (uvicorn's supervisor
+exits 0 when a worker fails to start). A database that does not answer is not a refusal: the
+service starts, and readiness says 503 until it answers.
+"""
 
-import anyio
+import asyncio
 
-from .dialect import DialectSettings, check_connection_budget
-from .engine import dispose
-from .session import create_probe_engine
+from .dialect import DialectSettings, check_connection_budget, check_database_pooler
+from .engine import ServiceEngine, dispose
+from .session import create_engine_from_settings
 
 
-async def start_up_checks(settings: DialectSettings, *, workers: int) -> None:
-    engine = create_probe_engine(settings)
+async def check_at_start_up(
+    engine: ServiceEngine, settings: DialectSettings, *, workers: int
+) -> None:
+    """Raise StartupCheckError when a check refuses. `workers`: WEB_CONCURRENCY. The pooler
+    first: a forgotten DATABASE_POOLER can make the budget's query fail too."""
+    await check_database_pooler(engine, settings)
+    await check_connection_budget(engine, settings, workers=workers)
+
+
+async def check_with_own_engine(settings: DialectSettings, *, workers: int) -> None:
+    engine = create_engine_from_settings(settings, metrics_enabled=False)
     try:
-        await check_connection_budget(engine, settings, workers=workers)
+        await check_at_start_up(engine, settings, workers=workers)
     finally:
         await dispose(engine)
 
 
-def run_start_up_checks(settings: DialectSettings, *, workers: int) -> None:
-    """Raise what a failed check raises (ConnectionBudgetError): the process exits 1."""
-    anyio.run(partial(start_up_checks, settings, workers=workers))
+def check_before_serving(settings: DialectSettings, *, workers: int) -> None:
+    """The checks once, on an engine of their own that is disposed before any worker starts."""
+    asyncio.run(check_with_own_engine(settings, workers=workers))
