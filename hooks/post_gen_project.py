@@ -144,7 +144,8 @@ def rewrite_imports(source: str) -> str:
         imports: dict[str, list[str]] = {}
         moved = False
         for match in run:
-            for name in re.split(r"[,\s]+", match[2] or match[3]):
+            # Split on commas only: "main as uvicorn_command" is one name.
+            for name in (part.strip() for part in (match[2] or match[3]).split(",")):
                 if name:
                     module, sync_name = SYNC_NAMES.get(name, (match[1], name))
                     moved |= name in SYNC_NAMES

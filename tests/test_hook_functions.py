@@ -61,6 +61,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from uvicorn.main import main as uvicorn_command
 
 from .settings import Settings
 
@@ -78,6 +79,11 @@ async def get_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         await session.commit()
 
 
+async def drain(factory: async_sessionmaker[AsyncSession]) -> None:
+    async for row in rows(factory):
+        await handle(row)
+
+
 async def migrate(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.run_sync(run_migrations)
@@ -93,6 +99,7 @@ from contextlib import contextmanager
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
+from uvicorn.main import main as uvicorn_command
 
 from .settings import Settings
 
@@ -108,6 +115,11 @@ def get_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session:
         yield session
         session.commit()
+
+
+def drain(factory: sessionmaker[Session]) -> None:
+    for row in rows(factory):
+        handle(row)
 
 
 def migrate(engine: Engine) -> None:

@@ -61,11 +61,16 @@ def test_workflow_uses_the_variants_database(variant: Variant, baked: Path) -> N
     job = workflow(baked)["jobs"]["check"]
     env = job["env"]
     database_url = driver_url(variant, env["DATABASE_URL"])
+    services = dict(job["services"])
+    # tests/test_events.py's broker, in every variant.
+    rabbitmq = services.pop("rabbitmq")
+    assert rabbitmq["image"].startswith("rabbitmq:"), f"[{variant.id}] {rabbitmq['image']}"
+    assert rabbitmq["ports"] == ["5672:5672"], f"[{variant.id}] {rabbitmq['ports']}"
+    assert "--health-cmd" in rabbitmq["options"], f"[{variant.id}] the job must wait for the broker"
     if not DATABASES[variant.database].has_server:
-        assert "services" not in job, f"[{variant.id}] a SQLite service needs no database server"
+        assert services == {}, f"[{variant.id}] a SQLite service needs no database server"
         assert "TEST_DATABASE_URL" not in env, variant.id
         return
-    services = job["services"]
     assert set(services) == {"db"}, f"[{variant.id}] {services}"
     db = services["db"]
     assert db["image"] == DATABASES[variant.database].image, f"[{variant.id}] {db['image']}"
@@ -112,18 +117,48 @@ def test_workflow_keeps_github_expressions(variant: Variant, baked: Path) -> Non
         assert line.count("${{") == line.count("}}"), f"[{variant.id}] {line}"
 
 
+HEALTHY = {"condition": "service_healthy"}
+
+
+def test_compose_runs_the_relay_and_the_worker_beside_the_app(
+    variant: Variant, baked: Path
+) -> None:
+    """The app's image with another command, the app's settings (its identity provider too:
+    never AUTH_DISABLED), after the database, the broker and the migrating app are healthy."""
+    services = load(baked / "compose.yaml")["services"]
+    app, rabbitmq = services["app"], services["rabbitmq"]
+    assert rabbitmq["image"].startswith("rabbitmq:"), f"[{variant.id}] {rabbitmq['image']}"
+    assert rabbitmq["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "ping"], (
+        f"[{variant.id}] {rabbitmq['healthcheck']}"
+    )
+    assert app["environment"]["BROKER_URL"] == "amqp://guest:guest@rabbitmq:5672/", variant.id
+    waits_for = {"rabbitmq": HEALTHY, "app": HEALTHY}
+    if DATABASES[variant.database].has_server:
+        waits_for["db"] = HEALTHY
+    for name in ("relay", "worker"):
+        job = services[name]
+        assert job["build"] == app["build"], f"[{variant.id}] {name}: {job}"
+        assert job["command"] == ["python", "-m", variant.slug, name], f"[{variant.id}] {job}"
+        assert job["environment"] == app["environment"], f"[{variant.id}] {name}"
+        assert "AUTH_DISABLED" not in job["environment"], f"[{variant.id}] {name}"
+        assert job["depends_on"] == waits_for, f"[{variant.id}] {name}: {job['depends_on']}"
+        assert job["healthcheck"] == {"disable": True}, f"[{variant.id}] {name}: no HTTP to poll"
+        assert job.get("volumes") == app.get("volumes"), f"[{variant.id}] {name}: the app's files"
+
+
 def test_compose_runs_the_app_after_a_healthy_database(variant: Variant, baked: Path) -> None:
     services = load(baked / "compose.yaml")["services"]
     app = services["app"]
     assert app["build"] == ".", variant.id
+    events = {"relay", "worker", "rabbitmq"}
     if not DATABASES[variant.database].has_server:
-        assert set(services) == {"app"}, f"[{variant.id}] {set(services)}"
+        assert set(services) == {"app"} | events, f"[{variant.id}] {set(services)}"
         assert "data:/data" in app["volumes"], f"[{variant.id}] {app}"
         dockerfile = (baked / "Dockerfile").read_text(encoding="utf-8")
         (url,) = re.findall(r'DATABASE_URL="([^"]+)"', dockerfile)
         assert driver_url(variant, url).database == f"/data/{variant.slug}.db", url
         return
-    assert set(services) == {"app", "db"}, f"[{variant.id}] {set(services)}"
+    assert set(services) == {"app", "db"} | events, f"[{variant.id}] {set(services)}"
     db = services["db"]
     assert db["image"] == DATABASES[variant.database].image, f"[{variant.id}] {db['image']}"
     assert db["healthcheck"]["test"][0] == "CMD", f"[{variant.id}] {db['healthcheck']}"
