@@ -4,6 +4,7 @@
     uv run python -m bench.cost     # CPU per request in-process, beside a baseline revision
     uv run python -m bench.paired   # two builds under load at the same moment
     uv run python -m bench.matrix   # the time of each step of the suite's variant matrix
+    uv run python -m bench.relay    # the outbox relay's events per second
 
 Each entry point parses its options and calls the library here: model (apps, scenarios,
 results), baking (a variant baked and installed), identity (the identity provider the services
@@ -12,8 +13,9 @@ connections (the database connections an app opens), wrk (the load generator), r
 load runs), sampling (py-spy summaries), targets, reports (tables, RESULTS.md, ratios.png),
 costing, pairing and timing (cost, paired and matrix's own).
 
-inprocess.py and reference/ run by path in a baked service's or the raw reference's own
-environment, where this package cannot be imported: they are standalone scripts.
+inprocess.py, relay_driver.py and reference/ run by path in a baked service's or the raw
+reference's own environment, where this package cannot be imported: they are standalone
+scripts.
 """
 
 from pathlib import Path

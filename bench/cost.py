@@ -2,6 +2,7 @@
 
     uv run python -m bench.cost [--variant postgres-async-flush-commit] [--baseline REV]
                                  [--scenario get --scenario post] [--unobserved] [--auth-off]
+                                 [--outbox-off]
                                  [--calls] [--profile]
 
 Bakes the variant from the working tree (`template`) and, with --baseline, from a git revision
@@ -19,7 +20,9 @@ the tutorial's shape, async or sync as the variant, nothing else, run in the bak
 environment; GET and POST only): what of the template's cost is the stack's, what its own.
 --unobserved adds the template with metrics and the per-request log line off (issue 14's
 comparison), --auth-off with access control off (AUTH_DISABLED=true; issue 22's: it is sent
-the same token, unverified). Every service app trusts the baked service's stand-in identity
+the same token, unverified), --outbox-off with no outbox row recorded (issue 24:
+bench/reference/outbox_off.py replaces `outbox.repository.record` with a no-op; read it with
+`--scenario order`). Every service app trusts the baked service's stand-in identity
 provider and every request to it carries a token of it (bench/identity.py); the raw reference
 and the floor have no access control and get none. An answer that is not a 2xx stops the run.
 --calls adds, per app and scenario, one more run that counts the function calls per
@@ -55,6 +58,7 @@ def main() -> int:
     parser.add_argument("--floor", action="store_true", help="FastAPI + async ORM alone too")
     parser.add_argument("--unobserved", action="store_true", help="metrics and logs off too")
     parser.add_argument("--auth-off", action="store_true", help="access control off too")
+    parser.add_argument("--outbox-off", action="store_true", help="no outbox row too")
     parser.add_argument("--calls", action="store_true", help="count calls per request too")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()

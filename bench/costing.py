@@ -88,6 +88,16 @@ def service_app(
     return App(name, project / ".venv/bin/python", target, project, env, access.token)
 
 
+def outbox_off_app(project: Path, variant: Variant, url: str, access: Access) -> App:
+    """The service with `outbox.repository.record` a no-op (bench/reference/outbox_off.py):
+    the same build, settings and token, no outbox row (issue 24)."""
+    env = clean_environment(
+        DATABASE_URL=url, BENCH_SERVICE_PACKAGE=variant.slug, **access.environment
+    )
+    python = project / ".venv/bin/python"
+    return App("outbox-off", python, "outbox_off:app", BENCH / "reference", env, access.token)
+
+
 def floor_app(project: Path, url: str) -> App:
     env = clean_environment(DATABASE_URL=url)
     return App("floor", project / ".venv/bin/python", "floor_app:app", BENCH / "reference", env)
@@ -191,6 +201,8 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
             if args.unobserved:
                 off = {"METRICS_ENABLED": "false", "LOG_LEVEL": "WARNING"}
                 apps.append(service_app("unobserved", project, variant, url, access, **off))
+            if args.outbox_off:
+                apps.append(outbox_off_app(project, variant, url, access))
             if args.auth_off:
                 off = {"AUTH_DISABLED": "true"}
                 apps.append(service_app("auth-off", project, variant, url, access, **off))
@@ -227,7 +239,7 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
     # itself with metrics and logs off or with access control off.
     print("| scenario | app | CPU µs/req | raw / app | template vs app | calls/req | vs app |")
     print("|---|---|---|---|---|---|---|")
-    others = ("baseline", "unobserved", "auth-off", "floor")
+    others = ("baseline", "unobserved", "auth-off", "outbox-off", "floor")
     for scenario in args.scenario:
         raw_us = best.get((scenario, "raw"))
         for app in [app for app in apps if runs(app, scenario)]:

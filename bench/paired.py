@@ -29,12 +29,18 @@ sent POST /orders with a new Idempotency-Key per request and the other the same 
 one (every keyed answer must be a 201 and none a replay); with `--scenario etags`, GET
 /items/{id} (a 200 with its ETag) against the same GET with If-None-Match of its tag (every
 answer a 304). With a plain scenario the pair differs by nothing: the method's noise.
+
+`outbox-off` (issue 24) is the template whose units of work record no outbox row: the same
+build served through bench/reference/outbox_off.py, which replaces `outbox.repository.record`
+with a no-op before it imports the app (a bench-only switch; the service has no setting for
+it). With `--scenario order` the ratio is what the row (its JSON, ORM object and INSERT in the
+order's transaction) costs POST /orders.
 """
 
 import argparse
 import sys
 
-from bench.pairing import PLAIN, SCENARIOS, SETTINGS, SHAPES, run
+from bench.pairing import OUTBOX_OFF, PLAIN, SCENARIOS, SETTINGS, SHAPES, run
 from tests.variants import VARIANTS
 
 
@@ -44,7 +50,7 @@ def main() -> int:
     parser.add_argument(
         "--against",
         action="append",
-        choices=("unobserved", "baseline", "floor", "same", *SETTINGS),
+        choices=("unobserved", "baseline", "floor", "same", OUTBOX_OFF, *SETTINGS),
         required=True,
     )
     parser.add_argument("--baseline", metavar="REV", help="git revision for `baseline`")

@@ -46,6 +46,10 @@ SETTINGS = {
         "IDLE_IN_TRANSACTION_TIMEOUT": "0",
     },
 }
+# The template with `outbox.repository.record` replaced by a no-op in the bench's own server
+# module (bench/reference/outbox_off.py), not by a setting of the service: what an outbox row
+# costs POST /orders (issue 24; with `--scenario order`).
+OUTBOX_OFF = "outbox-off"
 CONNECTIONS = 32  # each app's; 64 in all, bench/load.py's first load
 
 
@@ -167,7 +171,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
             access = stack.enter_context(identity_provider(project))
             url = service_url(variant, base_url)
             migrate(project, url)
-            own = [*SETTINGS, "floor", "same"]
+            own = [*SETTINGS, "floor", "same", OUTBOX_OFF]
             names = ["template", *(name for name in args.against if name not in own)]
             built = apps_for(variant, project, url, workdir, names, None, baseline, access=access)
             for name in args.against:
@@ -180,6 +184,15 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
                 if name in SETTINGS:
                     env = {**template.env, **SETTINGS[name]}
                     built.append(dataclasses.replace(template, name=name, env=env))
+                if name == OUTBOX_OFF:
+                    # The template whose units of work record no outbox row (issue 24;
+                    # bench/reference/outbox_off.py): the same build, code and token.
+                    command = [template.command[0], "outbox_off:app", *template.command[2:]]
+                    env = {**template.env, "BENCH_SERVICE_PACKAGE": variant.slug}
+                    cwd = BENCH / "reference"
+                    built.append(
+                        dataclasses.replace(template, name=name, command=command, cwd=cwd, env=env)
+                    )
                 if name == "same":
                     # A second instance of the template itself: the pair differs by the
                     # requests sent (SHAPES), or, with a plain scenario, by nothing (the noise).
