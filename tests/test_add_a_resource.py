@@ -115,8 +115,8 @@ PRINCIPAL_EDITS = [
 # container of its own floors.
 PYPROJECT_EDITS = [
     (
-        '    "health | middleware | logs | orders",\n',
-        '    "health | middleware | logs | orders | widgets",\n',
+        '    "health | middleware | logs | orders | sales",\n',
+        '    "health | middleware | logs | orders | sales | widgets",\n',
     ),
     (
         '    "{slug}.orders",\n]\n',
