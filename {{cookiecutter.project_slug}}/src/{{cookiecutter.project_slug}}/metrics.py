@@ -109,11 +109,10 @@ EVENTS_RELAYED = Counter(
     "events_relayed",
     "Outbox events the broker confirmed and the relay marked sent.",
 )
-EVENT_OUTCOMES = ("handled", "duplicate", "retried", "dead_lettered")
 EVENTS_HANDLED = Counter(
     "events_handled",
     "Deliveries the event worker settled, by event kind and outcome (duplicate: the inbox had "
-    "the event already).",
+    "the event already; requeued: the database was away).",
     ["kind", "outcome"],
 )
 

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..database.errors import failure_of
+from ..database.failures import Failure
 from ..database.session import job_session
 from ..messaging.broker import BROKER_ERRORS, Delivery, Stop, connect
 from ..messaging.messages import MalformedEventError, read_event
@@ -26,6 +28,10 @@ from .services import Handler
 logger = logging.getLogger(__name__)
 
 JOB = "worker"
+# Failures of the database, not of the event: the event goes back to the queue without
+# spending an attempt, and the worker pauses before the next one, so that a database outage
+# never dead-letters the events that arrive during it.
+DATABASE_AWAY = frozenset({Failure.UNAVAILABLE, Failure.LOST_CONNECTION, Failure.POOL_EXHAUSTED})
 
 
 async def work(
@@ -49,6 +55,8 @@ async def work(
                         handlers=handlers,
                     )
                     EVENTS_HANDLED.labels(kind=delivery.kind or "", outcome=outcome).inc()
+                    if outcome == "requeued":
+                        await broker.idle(stop, settings.broker_reconnect_interval)
         except BROKER_ERRORS as error:
             logger.warning("worker lost the broker (%r)", error, extra={"job.name": JOB})
             await stop.wait(settings.broker_reconnect_interval)
@@ -62,7 +70,7 @@ async def handle_delivery(
     handlers: Mapping[str, Handler],
 ) -> str:
     """Handle one delivery and settle it; its outcome: "handled", "duplicate" (the inbox had
-    it), "retried" or "dead_lettered"."""
+    it), "retried", "dead_lettered", or "requeued" (the database was away)."""
     with _event_context(delivery.message_id):
         try:
             event = read_event(delivery.message_id, delivery.kind, delivery.body)
@@ -80,7 +88,16 @@ async def handle_delivery(
             logger.error("event dead-lettered: %s", error, extra={"job.name": JOB})
             await delivery.dead_letter()
             return "dead_lettered"
-        except Exception:
+        except Exception as error:
+            failure = failure_of(error)
+            if failure is not None and failure.kind in DATABASE_AWAY:
+                logger.warning(
+                    "event returned to the queue: the database is away (%s)",
+                    failure.kind,
+                    extra={"job.name": JOB},
+                )
+                await delivery.requeue()
+                return "requeued"
             if delivery.attempt >= settings.worker_max_attempts:
                 logger.exception(
                     "event dead-lettered after %d attempts",

@@ -73,6 +73,10 @@ class Delivery:
     async def ack(self) -> None:
         await self._incoming.ack()
 
+    async def requeue(self) -> None:
+        """Give it back to the queue as it is, its attempt not counted."""
+        await self._incoming.nack(requeue=True)
+
     async def dead_letter(self) -> None:
         # Rejected without requeueing: the queue's dead-letter exchange takes it.
         await self._incoming.reject(requeue=False)

@@ -73,6 +73,10 @@ class Delivery:
     def ack(self) -> None:
         self._channel.basic_ack(self._tag)
 
+    def requeue(self) -> None:
+        """Give it back to the queue as it is, its attempt not counted."""
+        self._channel.basic_nack(self._tag, requeue=True)
+
     def dead_letter(self) -> None:
         # Rejected without requeueing: the queue's dead-letter exchange takes it.
         self._channel.basic_reject(self._tag, requeue=False)
