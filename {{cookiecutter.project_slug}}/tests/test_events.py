@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
+from {{ cookiecutter.project_slug }} import commands
 from {{ cookiecutter.project_slug }}.inbox.registry import HANDLERS
 from {{ cookiecutter.project_slug }}.inbox.worker import logger as worker_logger
 from {{ cookiecutter.project_slug }}.inbox.worker import work
@@ -30,7 +32,7 @@ from {{ cookiecutter.project_slug }}.sales import handlers as sales
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.amqp import broker_names, drain, publish_raw, queue_size, remove_topology
-from .support.database import execute
+from .support.database import execute, run_unit_of_work
 from .support.helpers import create
 from .support.identity_provider import access_headers
 from .support.jobs import Poisoned, RelayCrashed, in_background, poisoned, relay_pass
@@ -401,6 +403,39 @@ async def test_a_worker_with_a_bad_setting_exits_non_zero_naming_it(
     )
     assert process.returncode != 0
     assert b"WORKER_MAX_ATTEMPTS" in process.stdout + process.stderr
+
+
+async def test_the_purge_deletes_only_old_sent_events_and_old_inbox_entries(
+    served: tuple[FastAPI, httpx.AsyncClient], events_settings: Settings
+) -> None:
+    """`python -m <package> purge-events`, in batches of one: sent rows and inbox entries older
+    than EVENT_RETENTION go; recent ones stay, and an unsent row stays whatever its age."""
+    app, _ = served
+    old, now = 1000, int(time.time())
+    for event_id, sent_at in (("old-sent", old), ("recent-sent", now), ("unsent", None)):
+        await execute(
+            app.state.engine,
+            "INSERT INTO outbox_events (event_id, kind, payload, created_at, sent_at) "
+            "VALUES (:event_id, 'order.placed', '{}', 0, :sent_at)",
+            event_id=event_id,
+            sent_at=sent_at,
+        )
+    for event_id, handled_at in (("old-a", old), ("old-b", old), ("recent", now)):
+        await execute(
+            app.state.engine,
+            "INSERT INTO inbox_events (consumer, event_id, handled_at) "
+            "VALUES ('queue', :event_id, :handled_at)",
+            event_id=event_id,
+            handled_at=handled_at,
+        )
+
+    deleted = await run_unit_of_work(commands.purge_events, events_settings, batch_size=1)
+
+    assert deleted == 3
+    kept_events = await execute(app.state.engine, "SELECT event_id FROM outbox_events")
+    assert sorted(row[0] for row in kept_events) == ["recent-sent", "unsent"]
+    kept_entries = await execute(app.state.engine, "SELECT event_id FROM inbox_events")
+    assert [row[0] for row in kept_entries] == ["recent"]
 
 
 async def _output(process: anyio.abc.Process) -> str:

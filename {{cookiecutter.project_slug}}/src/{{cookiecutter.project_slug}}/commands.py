@@ -28,16 +28,19 @@ from .database.session import create_engine_from_settings, create_session_factor
 from .database.startup import check_before_serving
 from .errors import CLIENT_ERRORS
 from .idempotency import services as idempotency
+from .inbox import services as inbox
 from .inbox.registry import HANDLERS
 from .inbox.worker import work
 from .logs import configure_logging
 from .messaging.broker import Stop
+from .outbox import services as outbox
 from .outbox.relay import relay
 from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 PURGE = "purge-idempotency-keys"
+PURGE_EVENTS = "purge-events"
 RELAY = "relay"
 WORKER = "worker"
 SERVE = "serve"
@@ -83,6 +86,27 @@ async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
     finally:
         await engine.dispose()
     logger.info("purged %d expired idempotency keys", purged, extra={"job.name": PURGE})
+    return purged
+
+
+async def purge_events(settings: Settings, *, batch_size: int) -> int:
+    """Delete the outbox rows sent, and the inbox entries written, more than EVENT_RETENTION
+    seconds ago, a batch per unit of work, until none is left; the number deleted. Rows not yet
+    sent are never deleted. Several replicas may run it at once, as the keys' purge."""
+    engine, session_factory = job_database(settings, metrics_enabled=False)
+    before = int(time.time()) - settings.event_retention
+    purged = 0
+    try:
+        for purge in (outbox.purge_sent, inbox.purge_handled):
+            while True:
+                async with job_session(session_factory, PURGE_EVENTS) as session:
+                    deleted = await purge(session, before=before, limit=batch_size)
+                purged += deleted
+                if deleted < batch_size:
+                    break
+    finally:
+        await engine.dispose()
+    logger.info("purged %d old events", purged, extra={"job.name": PURGE_EVENTS})
     return purged
 
 
@@ -167,6 +191,16 @@ def parser() -> argparse.ArgumentParser:
         help="delete idempotency keys older than IDEMPOTENCY_KEY_RETENTION (for a cron job)",
     )
     purge.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N")
+    purge_old_events = chosen.add_parser(
+        PURGE_EVENTS,
+        help="delete sent outbox rows and inbox entries older than EVENT_RETENTION (cron job)",
+    )
+    purge_old_events.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+    )
     for name, help_text in (
         (RELAY, "publish the outbox's events to the broker, until SIGTERM"),
         (WORKER, "handle the events of EVENTS_QUEUE, until SIGTERM"),
@@ -190,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     if arguments.command == SERVE:
         return serve(arguments.uvicorn_options)
-    if arguments.command == PURGE and arguments.batch_size < 1:
+    if arguments.command in (PURGE, PURGE_EVENTS) and arguments.batch_size < 1:
         parser().error("--batch-size must be at least 1")
     settings = load_settings(arguments.command)
     if settings is None:
@@ -208,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_relay(settings, metrics_enabled=metrics_port is not None))
         elif arguments.command == WORKER:
             asyncio.run(run_worker(settings, metrics_enabled=metrics_port is not None))
+        elif arguments.command == PURGE_EVENTS:
+            asyncio.run(purge_events(settings, batch_size=arguments.batch_size))
         else:
             asyncio.run(purge_idempotency_keys(settings, batch_size=arguments.batch_size))
     except Exception:

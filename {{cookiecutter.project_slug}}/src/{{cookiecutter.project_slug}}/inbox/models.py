@@ -16,5 +16,5 @@ class InboxEntry(Base):
 
     consumer: Mapped[str] = mapped_column(String(CONSUMER_MAX_LENGTH), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(EVENT_ID_LENGTH), primary_key=True)
-    # Unix time (seconds, UTC) of the handling.
-    handled_at: Mapped[int] = mapped_column(BigInteger)
+    # Unix time (seconds, UTC) of the handling. Indexed for the purge.
+    handled_at: Mapped[int] = mapped_column(BigInteger, index=True)

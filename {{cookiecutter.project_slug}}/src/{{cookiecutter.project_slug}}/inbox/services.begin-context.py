@@ -34,3 +34,11 @@ async def handle_event(
             await repository.add_entry(session, consumer=consumer, event_id=event.id)
             await handler(session, event)
     return handled
+
+
+async def purge_handled(session: AsyncSession, *, before: int, limit: int) -> int:
+    """Delete up to `limit` inbox entries older than `before`; the number deleted. A batch is
+    deleted whole or not at all."""
+    async with session.begin():
+        keys = await repository.old_entries(session, before=before, limit=limit)
+        return await repository.delete_entries(session, keys)

@@ -35,3 +35,12 @@ async def handle_event(
         await handler(session, event)
     await session.commit()
     return handled
+
+
+async def purge_handled(session: AsyncSession, *, before: int, limit: int) -> int:
+    """Delete up to `limit` inbox entries older than `before`; the number deleted. A batch is
+    deleted whole or not at all."""
+    keys = await repository.old_entries(session, before=before, limit=limit)
+    deleted = await repository.delete_entries(session, keys)
+    await session.commit()
+    return deleted

@@ -20,3 +20,7 @@ class BrokerSettings(BaseSettings):
     broker_reconnect_interval: float = Field(default=2.0, gt=0)
     # Deliveries of an event whose handler fails before it is dead-lettered.
     worker_max_attempts: int = Field(default=5, ge=1)
+    # Seconds sent outbox rows and the worker's inbox entries are kept before
+    # `python -m ... purge-events` deletes them. An inbox entry must outlive every redelivery of
+    # its event (a dead letter moved back included), or that redelivery has its effect again.
+    event_retention: int = Field(default=604800, gt=0)

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .errors import EventPayloadError
@@ -50,3 +50,27 @@ async def mark_sent(session: AsyncSession, ids: Sequence[int], *, sent_at: int) 
         await session.execute(
             update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(sent_at=sent_at),
         )
+
+
+async def sent_event_ids(session: AsyncSession, *, before: int, limit: int) -> list[int]:
+    """Up to `limit` rows sent before `before`, locked; rows another purge has locked are
+    skipped, so two purges share the work."""
+    ids = await session.scalars(
+        select(OutboxEvent.id)
+        .where(OutboxEvent.sent_at < before)
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True),
+    )
+    return list(ids)
+
+
+async def delete_events(session: AsyncSession, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    await session.execute(
+        delete(OutboxEvent)
+        .where(OutboxEvent.id.in_(ids))
+        .execution_options(synchronize_session=False),
+    )
+    return len(ids)

@@ -34,3 +34,11 @@ async def relay_batch(session: AsyncSession, publisher: Publisher, *, limit: int
             sent = [event.id for event in events]
             await repository.mark_sent(session, sent, sent_at=int(time.time()))
         return len(messages)
+
+
+async def purge_sent(session: AsyncSession, *, before: int, limit: int) -> int:
+    """Delete up to `limit` events sent before `before`; the number deleted. A batch is deleted
+    whole or not at all."""
+    async with session.begin():
+        ids = await repository.sent_event_ids(session, before=before, limit=limit)
+        return await repository.delete_events(session, ids)

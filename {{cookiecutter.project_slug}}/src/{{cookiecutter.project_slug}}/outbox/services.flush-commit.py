@@ -35,3 +35,12 @@ async def relay_batch(session: AsyncSession, publisher: Publisher, *, limit: int
         await repository.mark_sent(session, sent, sent_at=int(time.time()))
     await session.commit()
     return len(messages)
+
+
+async def purge_sent(session: AsyncSession, *, before: int, limit: int) -> int:
+    """Delete up to `limit` events sent before `before`; the number deleted. A batch is deleted
+    whole or not at all."""
+    ids = await repository.sent_event_ids(session, before=before, limit=limit)
+    deleted = await repository.delete_events(session, ids)
+    await session.commit()
+    return deleted

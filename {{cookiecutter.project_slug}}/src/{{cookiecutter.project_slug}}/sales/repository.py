@@ -18,10 +18,3 @@ async def add_sold(session: AsyncSession, item_id: int, units: int) -> None:
     else:
         sales.sold += units
     await session.flush()
-
-
-async def sold(session: AsyncSession, item_ids: list[int]) -> dict[int, int]:
-    rows = await session.execute(
-        select(ItemSales.item_id, ItemSales.sold).where(ItemSales.item_id.in_(item_ids)),
-    )
-    return dict(rows.tuples())
