@@ -9,6 +9,7 @@ items and orders, and reads, changes, deletes, orders, transfers and cancels the
 created, so that every operation also runs on rows that exist.
 """
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -82,6 +83,19 @@ CONFIG = {
 }
 
 
+# A client sends a new Idempotency-Key with each new request and the same one with its retry;
+# generated keys repeat (hypothesis draws short strings), and the same key with another body is
+# a client's error (422, test_idempotency.py). Each case gets the key of its own request: the
+# same request (a retry) the same key, another request another key, the same in every replay.
+KEY_HEADER = "Idempotency-Key"
+
+
+def with_its_own_key(case: schemathesis.Case[Any]) -> None:
+    if case.headers and KEY_HEADER in case.headers:
+        request = repr((case.method, case.formatted_path, case.query, case.body))
+        case.headers[KEY_HEADER] = hashlib.sha256(request.encode()).hexdigest()
+
+
 @pytest.fixture(scope="module")
 def base_url(database_url: str) -> Iterator[str]:
     app = create_app(Settings(database_url=database_url))
@@ -119,6 +133,7 @@ def test_every_generated_request_gets_an_answer_the_schema_declares(base_url: st
             suppress_health_check=list(HealthCheck),
         )
         def call(case: schemathesis.Case[Any]) -> None:
+            with_its_own_key(case)
             response = case.call(timeout=10)
             statuses[response.status_code] += 1
             # Every check, collected rather than raised: Hypothesis would spend the time on
@@ -149,6 +164,10 @@ def test_operations_on_the_rows_they_created_get_answers_the_schema_declares(
             # Hypothesis replays the start of earlier scenarios and expects the same choices:
             # each scenario's responses must depend on its own requests only.
             anyio.run(empty_database, database_url)
+
+        def before_call(self, case: schemathesis.Case[Any]) -> None:
+            super().before_call(case)
+            with_its_own_key(case)
 
         def after_call(self, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
             super().after_call(response, case)
