@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .mutations.catalogue import COVERING_SET, GUARD, MUTATIONS, Mutation
+from .mutations.catalogue import MUTATIONS
 from .mutations.harness import cell, first_failure, mutated_copy, run_guard
+from .mutations.model import COVERING_SET, GUARD, Mutation
 from .variants import VARIANTS, Variant
 
 ALL_VARIANTS = os.environ.get("MUTATION_VARIANTS") == "all"

@@ -8,8 +8,9 @@ import tempfile
 from pathlib import Path
 
 from ..variants import VARIANTS, bake
-from .catalogue import COVERING_SET, MUTATIONS
+from .catalogue import MUTATIONS
 from .harness import cell, first_failure, mutated_copy, table
+from .model import COVERING_SET
 
 
 def main() -> int:

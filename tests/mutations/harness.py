@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 from ..variants import VARIANTS, Variant, clean_environment
-from .catalogue import FIRST, GUARD, MUTATIONS, Edit, Mutation
+from .catalogue import MUTATIONS
+from .model import FIRST, GUARD, Edit, Mutation
 
 # A mutation survives if the suite passes. Each run stops at the first failure, and is bounded:
 # a suite that hangs (e.g. on a lock a mutation never releases) has failed too.
