@@ -31,7 +31,7 @@ from {{ cookiecutter.project_slug }}.outbox.relay import relay
 from {{ cookiecutter.project_slug }}.sales import handlers as sales
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .support.amqp import broker_names, drain, publish_raw, queue_size, remove_topology
+from .support.amqp import drain, publish_raw, queue_size, remove_topology
 from .support.database import execute, run_unit_of_work
 from .support.helpers import create
 from .support.identity_provider import access_headers
@@ -39,6 +39,7 @@ from .support.jobs import Poisoned, RelayCrashed, in_background, poisoned, relay
 from .support.log_capture import captured
 from .support.ports import free_port
 from .support.project import PROJECT_ROOT
+from .support.queues import broker_names
 from .support.serving import serve
 from .support.tables import empty_tables
 from .support.tcp_proxy import TcpProxy

@@ -15,12 +15,13 @@ from {{ cookiecutter.project_slug }}.messaging.messages import dead_letter_name
 from {{ cookiecutter.project_slug }}.orders.events import PLACED
 from {{ cookiecutter.project_slug }}.settings import Settings
 
-from .support.amqp import broker_names, queue_size, remove_topology
+from .support.amqp import queue_size, remove_topology
 from .support.database import execute
 from .support.dialect import kill_other_connections
 from .support.helpers import create, gather
 from .support.jobs import in_background, relay_pass
 from .support.metric_samples import sample
+from .support.queues import broker_names
 from .support.serving import serve
 from .support.tables import empty_tables
 from .support.tcp_proxy import TcpProxy

@@ -1,11 +1,10 @@
 """The machine's RabbitMQ as the tests see it, through the service's own client (aio-pika):
 what sits in a queue, a raw message the relay would never send, and the removal of a test's
-exchanges and queues. Each test names its own (`broker_names`), so runs never meet."""
+exchanges and queues. Each test names its own (queues.py's `broker_names`), so runs never
+meet."""
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
@@ -14,25 +13,7 @@ from aio_pika.abc import AbstractChannel
 from {{ cookiecutter.project_slug }}.messaging.messages import dead_letter_name
 from {{ cookiecutter.project_slug }}.messaging.settings import BrokerSettings
 
-BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
-
-
-@dataclass(frozen=True)
-class Received:
-    message_id: str | None
-    kind: str | None
-    headers: dict[str, Any]
-    body: bytes
-
-
-def broker_names() -> dict[str, str]:
-    """Settings naming an exchange and queues of the test's own."""
-    run = uuid.uuid4().hex[:12]
-    return {
-        "broker_url": BROKER_URL,
-        "events_exchange": f"test-{run}.events",
-        "events_queue": f"test-{run}.worker",
-    }
+from .queues import BROKER_URL, Received
 
 
 @asynccontextmanager

@@ -3,10 +3,8 @@ worker thread): what sits in a queue, a raw message the relay would never send, 
 of a test's exchanges and queues. Each test names its own (`broker_names`), so runs never
 meet."""
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -16,26 +14,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 from {{ cookiecutter.project_slug }}.messaging.messages import dead_letter_name
 from {{ cookiecutter.project_slug }}.messaging.settings import BrokerSettings
 
-BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
+from .queues import BROKER_URL, Received
+
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Received:
-    message_id: str | None
-    kind: str | None
-    headers: dict[str, Any]
-    body: bytes
-
-
-def broker_names() -> dict[str, str]:
-    """Settings naming an exchange and queues of the test's own."""
-    run = uuid.uuid4().hex[:12]
-    return {
-        "broker_url": BROKER_URL,
-        "events_exchange": f"test-{run}.events",
-        "events_queue": f"test-{run}.worker",
-    }
 
 
 @contextmanager
