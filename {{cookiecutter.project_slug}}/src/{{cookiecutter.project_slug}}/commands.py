@@ -14,11 +14,12 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from prometheus_client import start_http_server
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.main import main as uvicorn_command
 
@@ -26,6 +27,7 @@ from . import metrics
 from .database.failures import StartupCheckError
 from .database.session import create_engine_from_settings, create_session_factory, job_session
 from .database.startup import check_before_serving
+from .database.tracing import stop_tracing_statements
 from .errors import CLIENT_ERRORS
 from .idempotency import services as idempotency
 from .inbox import services as inbox
@@ -36,6 +38,8 @@ from .messaging.broker import Stop
 from .outbox import services as outbox
 from .outbox.relay import relay
 from .settings import Settings, get_settings
+from .tracing.provider import start_tracing
+from .tracing.spans import TRACER_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +57,33 @@ DEFAULT_BATCH_SIZE = 1000
 JOB_POOL = {"pool_size": 1, "max_overflow": 0}
 
 
-def job_database(
+@asynccontextmanager
+async def job_database(
     settings: Settings,
     *,
     metrics_enabled: bool,
-) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
-    engine = create_engine_from_settings(settings, metrics_enabled=metrics_enabled)
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The job's session factory, on an engine of its own, disposed when the job ends. With
+    traces on, each unit of work is a span of this process's provider, its statements its
+    children, and what is still queued is exported before the process exits."""
+    tracer_provider = start_tracing(settings)
+    engine = create_engine_from_settings(
+        settings, metrics_enabled=metrics_enabled, tracer_provider=tracer_provider
+    )
     session_factory = create_session_factory(
         engine,
         settings,
         metrics_enabled=metrics_enabled,
         client_errors=CLIENT_ERRORS,
+        tracer=None if tracer_provider is None else tracer_provider.get_tracer(TRACER_NAME),
     )
-    return engine, session_factory
+    try:
+        yield session_factory
+    finally:
+        await engine.dispose()
+        if tracer_provider is not None:
+            stop_tracing_statements()
+            tracer_provider.shutdown()
 
 
 async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
@@ -73,18 +91,15 @@ async def purge_idempotency_keys(settings: Settings, *, batch_size: int) -> int:
     none is left; the number deleted. Several replicas may run it at once: a batch skips the
     rows another one has locked (SKIP LOCKED, where the database locks rows; where it does not,
     its writers take turns)."""
-    engine, session_factory = job_database(settings, metrics_enabled=False)
     before = int(time.time()) - settings.idempotency_key_retention
     purged = 0
-    try:
+    async with job_database(settings, metrics_enabled=False) as session_factory:
         while True:
             async with job_session(session_factory, PURGE) as session:
                 deleted = await idempotency.purge_expired(session, before=before, limit=batch_size)
             purged += deleted
             if deleted < batch_size:
                 break
-    finally:
-        await engine.dispose()
     logger.info("purged %d expired idempotency keys", purged, extra={"job.name": PURGE})
     return purged
 
@@ -93,10 +108,9 @@ async def purge_events(settings: Settings, *, batch_size: int) -> int:
     """Delete the outbox rows sent, and the inbox entries written, more than EVENT_RETENTION
     seconds ago, a batch per unit of work, until none is left; the number deleted. Rows not yet
     sent are never deleted. Several replicas may run it at once, as the keys' purge."""
-    engine, session_factory = job_database(settings, metrics_enabled=False)
     before = int(time.time()) - settings.event_retention
     purged = 0
-    try:
+    async with job_database(settings, metrics_enabled=False) as session_factory:
         for purge in (outbox.purge_sent, inbox.purge_handled):
             while True:
                 async with job_session(session_factory, PURGE_EVENTS) as session:
@@ -104,8 +118,6 @@ async def purge_events(settings: Settings, *, batch_size: int) -> int:
                 purged += deleted
                 if deleted < batch_size:
                     break
-    finally:
-        await engine.dispose()
     logger.info("purged %d old events", purged, extra={"job.name": PURGE_EVENTS})
     return purged
 
@@ -113,26 +125,20 @@ async def purge_events(settings: Settings, *, batch_size: int) -> int:
 async def run_relay(settings: Settings, *, metrics_enabled: bool) -> None:
     """Publish the outbox's events until SIGTERM (outbox/relay.py)."""
     job_settings = settings.model_copy(update=JOB_POOL)
-    engine, session_factory = job_database(job_settings, metrics_enabled=metrics_enabled)
     stop = Stop()
     stop.install()
-    try:
+    async with job_database(job_settings, metrics_enabled=metrics_enabled) as session_factory:
         sent = await relay(session_factory, settings, stop, kinds=HANDLERS.keys())
-    finally:
-        await engine.dispose()
     logger.info("relay stopped after %d events", sent, extra={"job.name": RELAY})
 
 
 async def run_worker(settings: Settings, *, metrics_enabled: bool) -> None:
     """Handle the events of the service's queue until SIGTERM (inbox/worker.py)."""
     job_settings = settings.model_copy(update=JOB_POOL)
-    engine, session_factory = job_database(job_settings, metrics_enabled=metrics_enabled)
     stop = Stop()
     stop.install()
-    try:
+    async with job_database(job_settings, metrics_enabled=metrics_enabled) as session_factory:
         await work(session_factory, settings, stop, handlers=HANDLERS)
-    finally:
-        await engine.dispose()
     logger.info("worker stopped", extra={"job.name": WORKER})
 
 

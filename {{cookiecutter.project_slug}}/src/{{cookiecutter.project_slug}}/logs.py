@@ -15,6 +15,7 @@ import logging.config
 import traceback
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy.exc import StatementError
 
 from .request_context import caller_var, event_var, job_var, request_id_var
@@ -52,6 +53,12 @@ class JsonFormatter(logging.Formatter):
         if caller is not None:
             # Who the token speaks for, never the token: it is a credential.
             entry["user.id"], entry["oauth.client_id"] = caller
+        # The trace and span the line was written in (traces on), as hex, as trace stores
+        # show them: the line and its request's trace find each other.
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            entry["trace.id"] = trace.format_trace_id(span_context.trace_id)
+            entry["span.id"] = trace.format_span_id(span_context.span_id)
         for key, value in vars(record).items():
             if key not in RECORD_ATTRIBUTES and value is not None:
                 entry[key] = value

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import health, metrics
 from .auth.tokens import create_token_verifier
@@ -16,12 +17,15 @@ from .database.session import (
     create_session_factory,
 )
 from .database.startup import check_at_start_up
+from .database.tracing import stop_tracing_statements
 from .errors import CLIENT_ERRORS, install_error_handlers
 from .items import routes as items
 from .logs import configure_logging
 from .middleware import RequestContextMiddleware
 from .orders import routes as orders
 from .settings import Settings, get_settings
+from .tracing.provider import start_tracing, stop_tracing_requests, trace_requests
+from .tracing.spans import TRACER_NAME
 
 
 @asynccontextmanager
@@ -30,14 +34,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Every uvicorn worker runs the lifespan after it has started, so each has an engine and
     # pool of its own: no connection is ever shared across fork.
     settings: Settings = app.state.settings
+    # Traces, when an exporter is named: this worker's own provider, set up here, after the
+    # fork, like the pool (tracing/provider.py).
+    tracer_provider = start_tracing(settings, app.state.span_exporter)
+    app.state.tracer_provider = tracer_provider
+    app.state.tracer = None if tracer_provider is None else tracer_provider.get_tracer(TRACER_NAME)
+    if tracer_provider is not None:
+        trace_requests(app, tracer_provider)
     app.state.token_verifier = create_token_verifier(
         settings, metrics_enabled=settings.metrics_enabled
     )
-    engine = create_engine_from_settings(settings, metrics_enabled=settings.metrics_enabled)
+    engine = create_engine_from_settings(
+        settings, metrics_enabled=settings.metrics_enabled, tracer_provider=tracer_provider
+    )
     app.state.engine = engine
     app.state.probe_engine = create_probe_engine(settings)
     app.state.session_factory = create_session_factory(
-        engine, settings, metrics_enabled=settings.metrics_enabled, client_errors=CLIENT_ERRORS
+        engine,
+        settings,
+        metrics_enabled=settings.metrics_enabled,
+        client_errors=CLIENT_ERRORS,
+        tracer=app.state.tracer,
     )
     app.state.database_slots = create_database_slots(settings)
     try:
@@ -53,6 +70,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             forget_pool(capacity=settings.pool_capacity)
             metrics.AUTH_DISABLED.set(0)
             metrics.mark_process_dead()
+        if tracer_provider is not None:
+            stop_tracing_requests(app)
+            stop_tracing_statements()
+            # Exports every span still queued (the drained requests' last ones) before exit.
+            tracer_provider.shutdown()
 
 
 def api_description(settings: Settings) -> str:
@@ -70,7 +92,12 @@ def api_description(settings: Settings) -> str:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, span_exporter: SpanExporter | None = None
+) -> FastAPI:
+    """The app. `span_exporter`: where its spans go instead of the exporter OTEL_TRACES_EXPORTER
+    names (traces are then on whatever it says): the tests' in-memory exporter, or a team's own.
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title={{ cookiecutter.project_name | python_string }},
@@ -78,11 +105,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.span_exporter = span_exporter
     if settings.log_configure:
         configure_logging(settings)
     install_error_handlers(app)
     # Outermost of the app's own middleware: every response gets the request id, 503s included.
-    app.add_middleware(RequestContextMiddleware, metrics_enabled=settings.metrics_enabled)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics_enabled=settings.metrics_enabled,
+        traced=span_exporter is not None or settings.tracing_enabled,
+    )
     app.include_router(health.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

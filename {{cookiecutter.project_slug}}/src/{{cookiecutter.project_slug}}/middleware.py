@@ -12,6 +12,8 @@ import re
 import time
 import uuid
 
+from opentelemetry import trace
+from opentelemetry.trace import Span
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,10 +52,23 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else ""
 
 
+def annotate_caller(span: Span) -> None:
+    """Who called, as the log lines say it: the token's `sub` and its client, never the token."""
+    caller = caller_var.get()
+    if caller is not None:
+        sub, client_id = caller
+        span.set_attribute("user.id", sub)
+        if client_id is not None:
+            span.set_attribute("oauth.client_id", client_id)
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics_enabled: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, metrics_enabled: bool = True, traced: bool = False) -> None:
         self.app = app
         self.metrics_enabled = metrics_enabled
+        # Traces on: the request id and the caller go on the request's server span, which is
+        # current here (the instrumentation's middleware is outside every other).
+        self.traced = traced
         # The histogram of each (method, route, status): `labels()` validates and locks on every
         # call, and the set of keys is small and bounded (known methods, routes, statuses).
         self.durations: dict[tuple[str, str, int], Histogram] = {}
@@ -64,6 +79,10 @@ class RequestContextMiddleware:
             return
         request_id = incoming_request_id(scope) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # The request's server span, current here; None when traces are off.
+        span: Span | None = trace.get_current_span() if self.traced else None
+        if span is not None:
+            span.set_attribute("request_id", request_id)
         # Set by the auth dependency once the token is verified; until then nobody is known.
         caller_token = caller_var.set(None)
         header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
@@ -76,6 +95,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status_code = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+                if span is not None:
+                    # Before the last byte, after which the server span is ended.
+                    annotate_caller(span)
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 finished = time.perf_counter()
             await send(message)
@@ -85,6 +107,8 @@ class RequestContextMiddleware:
         except BaseException:
             # ServerErrorMiddleware answers 500 (when nothing was sent yet) after we return.
             self.record(scope, status_code or 500, time.perf_counter() - started)
+            if span is not None and not status_code:
+                annotate_caller(span)
             raise
         # The latency the client saw: up to the last byte, not the dependency clean-up after it.
         self.record(scope, status_code, (finished or time.perf_counter()) - started)

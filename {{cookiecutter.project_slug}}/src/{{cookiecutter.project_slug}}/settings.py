@@ -9,12 +9,13 @@ from pydantic_settings import SettingsConfigDict
 from .auth.settings import AuthSettings
 from .database.dialect import DialectSettings
 from .messaging.settings import BrokerSettings
+from .tracing.settings import TracingSettings
 
 
-class Settings(DialectSettings, AuthSettings, BrokerSettings):
+class Settings(DialectSettings, AuthSettings, BrokerSettings, TracingSettings):
     """The service's settings: the database's (database/settings.py and the dialect module's),
-    the identity provider's (auth/settings.py), the broker's (messaging/settings.py), and those
-    of the HTTP layer below."""
+    the identity provider's (auth/settings.py), the broker's (messaging/settings.py), the
+    traces' (tracing/settings.py), and those of the HTTP layer below."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 

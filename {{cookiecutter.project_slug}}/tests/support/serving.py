@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import httpx
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from {{ cookiecutter.project_slug }}.main import create_app
 from {{ cookiecutter.project_slug }}.settings import Settings
@@ -66,10 +67,14 @@ class SessionsLeftOpen:
 
 @asynccontextmanager
 async def serve(
-    settings: Settings, *, headers: dict[str, str] | None = None
+    settings: Settings,
+    *,
+    headers: dict[str, str] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The real app, started as a server would start it, and a client that talks to it, with a
-    valid token of every scope unless `headers` says otherwise.
+    valid token of every scope unless `headers` says otherwise; its spans go to `span_exporter`
+    (traces are off without one, as by default).
 
     On the way out, every session the app opened must be closed, and no connection may be left
     checked out of the pool: a leak anywhere fails. A session dropped without being closed
@@ -77,7 +82,7 @@ async def serve(
     warning, which the test configuration turns into a failure; collecting here makes that
     happen in the test that leaked.
     """
-    app = create_app(settings)
+    app = create_app(settings, span_exporter=span_exporter)
     async with app.router.lifespan_context(app):
         left_open = SessionsLeftOpen(app.state.session_factory)
         app.state.session_factory = left_open

@@ -1,4 +1,5 @@
-"""What the session layer reports: commits, rollbacks with their cause, and the pool's state.
+"""What the session layer reports: commits, rollbacks with their cause, and the pool's state;
+and, when traces are on, a span per unit of work with its outcome.
 
 Counting rules (exact, and tested):
 - a commit is a unit of work whose `session.commit()` succeeded: the Session's `after_commit`
@@ -16,6 +17,8 @@ Counting rules (exact, and tested):
 import logging
 from typing import Any
 
+from opentelemetry import context, trace
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -32,6 +35,16 @@ logger = logging.getLogger(__name__)
 COUNTED = "observability.counted"
 CLIENT_ERRORS = "observability.client_errors"
 ROLLED_BACK = "observability.rolled_back"
+# Session.info keys, traces on: the tracer of the units of work's spans, and the span of this
+# session's unit of work.
+TRACER = "observability.tracer"
+SPAN = "observability.span"
+CONTEXT_TOKEN = "observability.context_token"
+UNIT_OF_WORK = "unit of work"
+# The unit of work span's attribute that says how it ended, kept in Session.info until then:
+# "committed", "rolled_back", or "none" (no transaction was begun, or none was committed or
+# rolled back).
+OUTCOME = "db.unit_of_work.outcome"
 # The rollback metric's cause (metrics.ROLLBACK_CAUSES) of each database failure.
 ROLLBACK_CAUSE = {
     Failure.CONFLICT: "integrity",
@@ -50,8 +63,11 @@ CONNECTED_BEFORE = "observability.connected_before"
 
 @event.listens_for(Session, "after_commit")
 def _count_commit(session: Session) -> None:
-    if session.info.get(COUNTED):
+    info = session.info
+    if info.get(COUNTED):
         metrics.DB_COMMITS.inc()
+    if SPAN in info:
+        info[OUTCOME] = "committed"
 
 
 # Fired in whichever thread or greenlet rolled back; the flag travels with the session itself,
@@ -62,10 +78,46 @@ def _note_rollback(session: Session) -> None:
 
 
 def session_info(
-    *, metrics_enabled: bool, client_errors: tuple[type[BaseException], ...]
+    *,
+    metrics_enabled: bool,
+    client_errors: tuple[type[BaseException], ...],
+    tracer: Tracer | None = None,
 ) -> dict[str, Any]:
     """`info` of the app's session factory (each session gets its own copy)."""
-    return {COUNTED: metrics_enabled, CLIENT_ERRORS: client_errors}
+    return {COUNTED: metrics_enabled, CLIENT_ERRORS: client_errors, TRACER: tracer}
+
+
+def adopt_unit_of_work(info: dict[Any, Any]) -> Span | None:
+    """The span of a request's unit of work, which its database slot started and made current
+    (`capacity.py`), kept in the session's `info` for its outcome; None when traces are off."""
+    if info.get(TRACER) is None:
+        return None
+    span = trace.get_current_span()
+    info[SPAN] = span
+    return span
+
+
+def start_job_unit_of_work(info: dict[Any, Any], job: str) -> Span | None:
+    """The span of a job's unit of work, current until `end_job_unit_of_work` (its statements
+    are its children); None when traces are off."""
+    tracer: Tracer | None = info.get(TRACER)
+    if tracer is None:
+        return None
+    span = tracer.start_span(UNIT_OF_WORK, attributes={"job.name": job})
+    info[SPAN] = span
+    info[CONTEXT_TOKEN] = context.attach(trace.set_span_in_context(span))
+    return span
+
+
+def end_job_unit_of_work(info: dict[Any, Any], span: Span) -> None:
+    context.detach(info.pop(CONTEXT_TOKEN))
+    record_outcome(info, span)
+    span.end()
+
+
+def record_outcome(info: dict[Any, Any], span: Span) -> None:
+    del info[SPAN]
+    span.set_attribute(OUTCOME, info.pop(OUTCOME, "none"))
 
 
 def error_type(error: BaseException) -> str:
@@ -88,6 +140,12 @@ def report_rollback(info: dict[Any, Any], error: Exception) -> None:
         cause = "other"
     if info.get(COUNTED):
         metrics.DB_ROLLBACKS.labels(cause).inc()
+    span: Span | None = info.get(SPAN)
+    if span is not None:
+        info[OUTCOME] = "rolled_back"
+        span.set_attributes({"db.rollback.cause": cause, "error.type": error_type(error)})
+        if cause != "client_error":  # the client's refusal is no failure of the service's
+            span.set_status(Status(StatusCode.ERROR, cause))
     logger.info(
         "rollback: %s",
         cause,

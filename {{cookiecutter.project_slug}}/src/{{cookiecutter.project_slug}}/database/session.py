@@ -11,7 +11,9 @@ The team's session convention, enforced here:
 - it never commits: the unit of work (each resource's `services.py`) commits before the
   response is built, because code after `yield` runs after the client already has its answer;
 - a request gets its session only after a database slot (`capacity.py`), so no more requests
-  hold sessions than the pool has connections.
+  hold sessions than the pool has connections;
+- with traces on, each session is one "unit of work" span with its outcome (`observability.py`),
+  the parent of its statements' spans (`tracing.py`).
 """
 
 from collections.abc import AsyncIterator
@@ -19,6 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from opentelemetry.trace import Tracer, TracerProvider
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,7 +38,16 @@ from .dialect import (
     engine_options,
     read_only_execution_options,
 )
-from .observability import observe_pool, report_rollback, session_info
+from .observability import (
+    adopt_unit_of_work,
+    end_job_unit_of_work,
+    observe_pool,
+    record_outcome,
+    report_rollback,
+    session_info,
+    start_job_unit_of_work,
+)
+from .tracing import trace_statements
 
 # Key of the session factory's info: the execution options of read-only units of work.
 READ_ONLY_OPTIONS = "read_only_execution_options"
@@ -45,6 +57,7 @@ def create_engine_from_settings(
     settings: DialectSettings,
     *,
     metrics_enabled: bool,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
@@ -61,6 +74,8 @@ def create_engine_from_settings(
     if metrics_enabled:
         # After the dialect's pool listeners, as observe_pool requires.
         observe_pool(engine.sync_engine, capacity=settings.pool_capacity)
+    if tracer_provider is not None:
+        trace_statements([engine.sync_engine], tracer_provider)
     return engine
 
 
@@ -83,13 +98,16 @@ def create_session_factory(
     *,
     metrics_enabled: bool,
     client_errors: tuple[type[BaseException], ...],
+    tracer: Tracer | None = None,
 ) -> async_sessionmaker[AsyncSession]:
     """`client_errors`: the exceptions that are the client's refusals (HTTP errors, validation
     and domain errors): a rollback they cause is counted as "client_error", not as a failure."""
     # The unit of work commits before the response is built; expire_on_commit=False lets the
     # response read the committed objects without another round trip to the database.
     read_only: dict[str, Any] = read_only_execution_options(settings)
-    observed = session_info(metrics_enabled=metrics_enabled, client_errors=client_errors)
+    observed = session_info(
+        metrics_enabled=metrics_enabled, client_errors=client_errors, tracer=tracer
+    )
     info = {READ_ONLY_OPTIONS: read_only, **observed}
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
@@ -100,12 +118,16 @@ async def get_session(
 ) -> AsyncIterator[AsyncSession]:
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with session_factory() as session:
+        span = adopt_unit_of_work(session.info)
         try:
             yield session
         except Exception as error:
             await session.rollback()
             report_rollback(session.info, error)
             raise
+        finally:
+            if span is not None:
+                record_outcome(session.info, span)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -127,12 +149,16 @@ async def job_session(
     token = job_var.set(job)
     try:
         async with session_factory() as session:
+            span = start_job_unit_of_work(session.info, job)
             try:
                 yield session
             except Exception as error:
                 await session.rollback()
                 report_rollback(session.info, error)
                 raise
+            finally:
+                if span is not None:
+                    end_job_unit_of_work(session.info, span)
     finally:
         job_var.reset(token)
 
