@@ -354,4 +354,32 @@ MUTATIONS = [
         applies=has_server,
         caught_by=("tests/test_events.py",),
     ),
+    # The negative controls of traces (issue 25): the same code in every variant, so they run
+    # in one; a failed statement's message, where the driver quotes the value in it (psycopg,
+    # the MySQL drivers; not asyncpg or SQLite).
+    Mutation(
+        "statement-spans-dependency-check-on",
+        "the SQLAlchemy instrumentation keeps its dependency check, which refuses SQLAlchemy "
+        "2.1: no statement is traced",
+        "database/tracing.py",
+        ((r", skip_dep_check=True", ""),),
+        applies=is_postgres,
+        caught_by=("tests/test_traces.py",),
+    ),
+    Mutation(
+        "spans-lost-at-shutdown",
+        "the tracer provider is not shut down with the app: the spans queued at the drain are lost",
+        "main.py",
+        ((r"\n +tracer_provider\.shutdown\(\)", ""),),
+        applies=is_postgres,
+        caught_by=("tests/test_workers.py",),
+    ),
+    Mutation(
+        "driver-message-in-span",
+        "a failed statement's span keeps the driver's message, which quotes the client's values",
+        "database/tracing.py",
+        ((r'event\.listen\(engine, "handle_error", end_failed_statement\)', "pass"),),
+        applies=lambda variant: variant.id == "mysql-sync-begin-context",
+        caught_by=("tests/test_traces.py",),
+    ),
 ]

@@ -59,6 +59,7 @@ def is_postgres(variant: Variant) -> bool:
 AWAIT = r"(?:await )?"
 SESSION_BLOCK = (
     r"(?P<open>    (?:async )?with session_factory\(\) as session:\n)"
+    r"        adopt_unit_of_work\(session\.info\)\n"
     r"        try:\n"
     r"            yield session\n"
     r"        except Exception as error:\n"

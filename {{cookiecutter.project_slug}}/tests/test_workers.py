@@ -2,7 +2,9 @@
 reads and writes lose nothing and hold at most the workers' pools on the server; then a SIGTERM
 in the middle of a stream of writes drains it: every write answered 2xx is stored, no connection
 is left on the server, and the server exits cleanly. Without a server, the 2 workers write one
-database file."""
+database file. Traces are on, exported over OTLP/HTTP to a real collector: each worker sets up
+its own provider after the fork (spans arrive from both processes), and the drain loses no span
+(every answered request's server span is exported, the last ones at shutdown)."""
 
 import signal
 import uuid
@@ -13,12 +15,14 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from opentelemetry.trace import SpanKind
 from sqlalchemy import NullPool
 
 from .support.database import execute, open_engine
 from .support.dialect import count_other_connections, created_database
 from .support.identity_provider import access_headers
 from .support.project import PROJECT_ROOT, migrate
+from .support.traces import Collector, running_collector
 from .support.uvicorn_server import Uvicorn, running_uvicorn
 
 pytestmark = pytest.mark.anyio
@@ -41,14 +45,22 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[Uvicorn]:
-    """uvicorn with WORKERS processes, configured through the environment as in the Dockerfile.
-    Stopped (and, if it does not stop, killed) afterwards."""
+def collector() -> Iterator[Collector]:
+    with running_collector() as collector:
+        yield collector
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path, collector: Collector) -> Iterator[Uvicorn]:
+    """uvicorn with WORKERS processes, configured through the environment as in the Dockerfile,
+    traces exported to `collector`. Stopped (and, if it does not stop, killed) afterwards."""
     environment = {
         "DATABASE_URL": database_url,
         "WEB_CONCURRENCY": str(WORKERS),
         "UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": str(GRACE_SECONDS),
         "POOL_SIZE": str(POOL_SIZE),
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url,
     }
     with running_uvicorn(
         environment=environment,
@@ -74,13 +86,14 @@ async def stored_names(database_url: str) -> set[str]:
 
 
 async def test_two_workers_serve_everything_then_drain_on_sigterm(
-    database_url: str, server: Uvicorn
+    database_url: str, server: Uvicorn, collector: Collector
 ) -> None:
     process, base_url, log = server.process, server.base_url, server.log
 
     # 1. Concurrent reads and writes, while the server's connections are sampled.
     statuses: Counter[int] = Counter()
     acknowledged: set[str] = set()
+    answered: set[str] = set()  # the X-Request-ID of every answer: its server span's
     peak = 0
     async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=access_headers()) as client:
         seed = (await client.post("/items", json={"name": "seed"})).json()
@@ -96,6 +109,7 @@ async def test_two_workers_serve_everything_then_drain_on_sigterm(
             else:
                 response = await client.get("/items", params={"page_size": 10})
             statuses[response.status_code] += 1
+            answered.add(response.headers["x-request-id"])
 
         async def sample(done: anyio.Event) -> None:
             nonlocal peak
@@ -133,6 +147,7 @@ async def test_two_workers_serve_everything_then_drain_on_sigterm(
                 await anyio.sleep(0.05)
                 continue
             outcomes[str(response.status_code)] += 1
+            answered.add(response.headers["x-request-id"])
             if response.status_code == 201:
                 acknowledged.add(name)
 
@@ -173,3 +188,9 @@ async def test_two_workers_serve_everything_then_drain_on_sigterm(
             if not await count_other_connections(database_url):
                 break
             await anyio.sleep(0.1)
+
+    # 3. Every answered request's server span was exported, from both workers' providers.
+    server_spans = [span for span in collector.received() if span.kind is SpanKind.SERVER]
+    exported = {span.attributes.get("request_id") for span in server_spans}
+    assert answered - exported == set(), "an answered request's span was lost"
+    assert len({span.pid for span in server_spans}) == WORKERS, "spans from one worker only"

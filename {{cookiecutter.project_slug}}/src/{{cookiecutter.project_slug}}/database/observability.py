@@ -15,9 +15,11 @@ Counting rules (exact, and tested):
 """
 
 import logging
+from contextvars import Token
 from typing import Any
 
 from opentelemetry import context, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
@@ -39,11 +41,9 @@ ROLLED_BACK = "observability.rolled_back"
 # session's unit of work.
 TRACER = "observability.tracer"
 SPAN = "observability.span"
-CONTEXT_TOKEN = "observability.context_token"
 UNIT_OF_WORK = "unit of work"
-# The unit of work span's attribute that says how it ended, kept in Session.info until then:
-# "committed", "rolled_back", or "none" (no transaction was begun, or none was committed or
-# rolled back).
+# The unit of work span's attribute that says how it ended: "committed", "rolled_back", or
+# "none" (no transaction was begun, or none was committed or rolled back).
 OUTCOME = "db.unit_of_work.outcome"
 # The rollback metric's cause (metrics.ROLLBACK_CAUSES) of each database failure.
 ROLLBACK_CAUSE = {
@@ -66,8 +66,9 @@ def _count_commit(session: Session) -> None:
     info = session.info
     if info.get(COUNTED):
         metrics.DB_COMMITS.inc()
-    if SPAN in info:
-        info[OUTCOME] = "committed"
+    span = info.get(SPAN)
+    if span is not None:
+        span.set_attribute(OUTCOME, "committed")
 
 
 # Fired in whichever thread or greenlet rolled back; the flag travels with the session itself,
@@ -87,37 +88,35 @@ def session_info(
     return {COUNTED: metrics_enabled, CLIENT_ERRORS: client_errors, TRACER: tracer}
 
 
-def adopt_unit_of_work(info: dict[Any, Any]) -> Span | None:
-    """The span of a request's unit of work, which its database slot started and made current
-    (`capacity.py`), kept in the session's `info` for its outcome; None when traces are off."""
-    if info.get(TRACER) is None:
-        return None
-    span = trace.get_current_span()
-    info[SPAN] = span
-    return span
+def adopt_unit_of_work(info: dict[Any, Any]) -> None:
+    """Keep, in the session's `info`, the span of the request's unit of work, which its database
+    slot started and made current (`capacity.py`): the commit and the rollback say there how
+    it ended. Nothing when traces are off."""
+    if info.get(TRACER) is not None:
+        span = trace.get_current_span()
+        span.set_attribute(OUTCOME, "none")  # until a commit or a rollback says otherwise
+        info[SPAN] = span
 
 
-def start_job_unit_of_work(info: dict[Any, Any], job: str) -> Span | None:
+# A job's unit of work: its span, and the token that made it current.
+JobUnitOfWork = tuple[Span, Token[Context]]
+
+
+def start_job_unit_of_work(info: dict[Any, Any], job: str) -> JobUnitOfWork | None:
     """The span of a job's unit of work, current until `end_job_unit_of_work` (its statements
     are its children); None when traces are off."""
     tracer: Tracer | None = info.get(TRACER)
     if tracer is None:
         return None
-    span = tracer.start_span(UNIT_OF_WORK, attributes={"job.name": job})
+    span = tracer.start_span(UNIT_OF_WORK, attributes={"job.name": job, OUTCOME: "none"})
     info[SPAN] = span
-    info[CONTEXT_TOKEN] = context.attach(trace.set_span_in_context(span))
-    return span
+    return span, context.attach(trace.set_span_in_context(span))
 
 
-def end_job_unit_of_work(info: dict[Any, Any], span: Span) -> None:
-    context.detach(info.pop(CONTEXT_TOKEN))
-    record_outcome(info, span)
+def end_job_unit_of_work(unit: JobUnitOfWork) -> None:
+    span, token = unit
+    context.detach(token)
     span.end()
-
-
-def record_outcome(info: dict[Any, Any], span: Span) -> None:
-    del info[SPAN]
-    span.set_attribute(OUTCOME, info.pop(OUTCOME, "none"))
 
 
 def error_type(error: BaseException) -> str:
@@ -142,8 +141,9 @@ def report_rollback(info: dict[Any, Any], error: Exception) -> None:
         metrics.DB_ROLLBACKS.labels(cause).inc()
     span: Span | None = info.get(SPAN)
     if span is not None:
-        info[OUTCOME] = "rolled_back"
-        span.set_attributes({"db.rollback.cause": cause, "error.type": error_type(error)})
+        span.set_attributes(
+            {OUTCOME: "rolled_back", "db.rollback.cause": cause, "error.type": error_type(error)}
+        )
         if cause != "client_error":  # the client's refusal is no failure of the service's
             span.set_status(Status(StatusCode.ERROR, cause))
     logger.info(

@@ -42,7 +42,6 @@ from .observability import (
     adopt_unit_of_work,
     end_job_unit_of_work,
     observe_pool,
-    record_outcome,
     report_rollback,
     session_info,
     start_job_unit_of_work,
@@ -118,16 +117,13 @@ async def get_session(
 ) -> AsyncIterator[AsyncSession]:
     session_factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with session_factory() as session:
-        span = adopt_unit_of_work(session.info)
+        adopt_unit_of_work(session.info)
         try:
             yield session
         except Exception as error:
             await session.rollback()
             report_rollback(session.info, error)
             raise
-        finally:
-            if span is not None:
-                record_outcome(session.info, span)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -147,19 +143,19 @@ async def job_session(
             deleted = await services.purge_expired(session, before=cutoff, limit=1000)
     """
     token = job_var.set(job)
+    unit = None
     try:
         async with session_factory() as session:
-            span = start_job_unit_of_work(session.info, job)
+            unit = start_job_unit_of_work(session.info, job)
             try:
                 yield session
             except Exception as error:
                 await session.rollback()
                 report_rollback(session.info, error)
                 raise
-            finally:
-                if span is not None:
-                    end_job_unit_of_work(session.info, span)
     finally:
+        if unit is not None:
+            end_job_unit_of_work(unit)
         job_var.reset(token)
 
 
