@@ -35,12 +35,15 @@ build served through bench/reference/outbox_off.py, which replaces `outbox.repos
 with a no-op before it imports the app (a bench-only switch; the service has no setting for
 it). With `--scenario order` the ratio is what the row (its JSON, ORM object and INSERT in the
 order's transaction) costs POST /orders.
+
+`traces-on` (issue 25) is the template with OTEL_TRACES_EXPORTER=otlp, exporting to a local
+receiver that keeps nothing (bench/collector.py): what traces cost when they are on.
 """
 
 import argparse
 import sys
 
-from bench.pairing import OUTBOX_OFF, PLAIN, SCENARIOS, SETTINGS, SHAPES, run
+from bench.pairing import OUTBOX_OFF, PLAIN, SCENARIOS, SETTINGS, SHAPES, TRACES_ON, run
 from tests.variants import VARIANTS
 
 
@@ -50,7 +53,7 @@ def main() -> int:
     parser.add_argument(
         "--against",
         action="append",
-        choices=("unobserved", "baseline", "floor", "same", OUTBOX_OFF, *SETTINGS),
+        choices=("unobserved", "baseline", "floor", "same", OUTBOX_OFF, TRACES_ON, *SETTINGS),
         required=True,
     )
     parser.add_argument("--baseline", metavar="REV", help="git revision for `baseline`")

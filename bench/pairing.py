@@ -14,6 +14,7 @@ from typing import Any
 
 from bench import BENCH
 from bench.baking import baseline_tree, migrate, prepare, service_url
+from bench.collector import span_sink
 from bench.identity import identity_provider
 from bench.model import Scenario
 from bench.reports import machine
@@ -50,6 +51,9 @@ SETTINGS = {
 # module (bench/reference/outbox_off.py), not by a setting of the service: what an outbox row
 # costs POST /orders (issue 24; with `--scenario order`).
 OUTBOX_OFF = "outbox-off"
+# The template with traces on (issue 25), exporting over OTLP/HTTP to a local receiver
+# (bench/collector.py) that keeps nothing: every request's spans made, batched and sent.
+TRACES_ON = "traces-on"
 CONNECTIONS = 32  # each app's; 64 in all, bench/load.py's first load
 
 
@@ -171,7 +175,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
             access = stack.enter_context(identity_provider(project))
             url = service_url(variant, base_url)
             migrate(project, url)
-            own = [*SETTINGS, "floor", "same", OUTBOX_OFF]
+            own = [*SETTINGS, "floor", "same", OUTBOX_OFF, TRACES_ON]
             names = ["template", *(name for name in args.against if name not in own)]
             built = apps_for(variant, project, url, workdir, names, None, baseline, access=access)
             for name in args.against:
@@ -193,6 +197,13 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
                     built.append(
                         dataclasses.replace(template, name=name, command=command, cwd=cwd, env=env)
                     )
+                if name == TRACES_ON:
+                    traces = {
+                        "OTEL_TRACES_EXPORTER": "otlp",
+                        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": stack.enter_context(span_sink()),
+                    }
+                    env = {**template.env, **traces}
+                    built.append(dataclasses.replace(template, name=name, env=env))
                 if name == "same":
                     # A second instance of the template itself: the pair differs by the
                     # requests sent (SHAPES), or, with a plain scenario, by nothing (the noise).

@@ -68,6 +68,7 @@ def in_trace(spans: list[ReadableSpan], trace_id: int) -> list[ReadableSpan]:
     return [span for span in spans if span.context.trace_id == trace_id]
 
 
+@pytest.mark.through_poolers  # behind PgBouncer too: its engine is traced the same way
 async def test_an_order_is_one_trace_from_its_server_span_to_every_statement(
     traced: Traced,
 ) -> None:
