@@ -38,8 +38,7 @@ from .messaging.broker import Stop
 from .outbox import services as outbox
 from .outbox.relay import relay
 from .settings import Settings, get_settings
-from .tracing.provider import start_tracing
-from .tracing.spans import TRACER_NAME
+from .tracing.provider import service_tracer, start_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ async def job_database(
         settings,
         metrics_enabled=metrics_enabled,
         client_errors=CLIENT_ERRORS,
-        tracer=None if tracer_provider is None else tracer_provider.get_tracer(TRACER_NAME),
+        tracer=service_tracer(tracer_provider),
     )
     try:
         yield session_factory

@@ -2,9 +2,9 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import health, metrics
 from .auth.tokens import create_token_verifier
@@ -24,8 +24,15 @@ from .logs import configure_logging
 from .middleware import RequestContextMiddleware
 from .orders import routes as orders
 from .settings import Settings, get_settings
-from .tracing.provider import start_tracing, stop_tracing_requests, trace_requests
-from .tracing.spans import TRACER_NAME
+from .tracing.provider import (
+    service_tracer,
+    start_tracing,
+    stop_tracing_requests,
+    trace_requests,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter  # loaded only with traces on
 
 
 @asynccontextmanager
@@ -38,7 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # fork, like the pool (tracing/provider.py).
     tracer_provider = start_tracing(settings, app.state.span_exporter)
     app.state.tracer_provider = tracer_provider
-    app.state.tracer = None if tracer_provider is None else tracer_provider.get_tracer(TRACER_NAME)
+    app.state.tracer = service_tracer(tracer_provider)
     if tracer_provider is not None:
         trace_requests(app, tracer_provider)
     app.state.token_verifier = create_token_verifier(
@@ -93,7 +100,7 @@ def api_description(settings: Settings) -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, span_exporter: SpanExporter | None = None
+    settings: Settings | None = None, *, span_exporter: "SpanExporter | None" = None
 ) -> FastAPI:
     """The app. `span_exporter`: where its spans go instead of the exporter OTEL_TRACES_EXPORTER
     names (traces are then on whatever it says): the tests' in-memory exporter, or a team's own.

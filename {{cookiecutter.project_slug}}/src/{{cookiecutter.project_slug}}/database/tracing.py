@@ -15,7 +15,6 @@ task's context into it), and which `job_session` starts for a job.
 
 from collections.abc import Sequence
 
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
@@ -30,6 +29,10 @@ class TracingSetupError(RuntimeError):
 
 def trace_statements(engines: Sequence[Engine], provider: TracerProvider) -> None:
     """Statement spans for `engines` (sync engines: `engine.sync_engine` of an async one)."""
+    # Imported only when traces are on: it checks installed distributions as it loads, which
+    # takes longer than importing the rest of the app.
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     for engine in engines:
         # Before the instrumentation's own handler, which would put the error's message in the
         # span: ours ends a failed statement's span first. (A dialect event: `insert=True` is
@@ -45,6 +48,8 @@ def trace_statements(engines: Sequence[Engine], provider: TracerProvider) -> Non
 
 
 def stop_tracing_statements() -> None:
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     # Removes the instrumentation's listeners from every engine it traced (ours stays on
     # engines that are disposed with it, and does nothing without a statement span).
     SQLAlchemyInstrumentor().uninstrument()

@@ -6,27 +6,29 @@ started; the command line's relay, worker and purges at their start), never at i
 batch processor's thread and the exporter's connections belong to the process whose spans they
 send, and a provider built before a fork would be inherited by every child or lost to it.
 `provider.shutdown()` exports what is still queued, so the drain after SIGTERM loses no span.
+
+The SDK and the instrumentations are imported by the functions that run only when traces are
+on: with traces off the service never loads them (FastAPI's instrumentation alone is about a
+fifth of the app's import time, which every worker's start pays).
 """
+
+from __future__ import annotations
 
 import os
 import sys
-from typing import Any
-
-from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_OFF,
-    ALWAYS_ON,
-    ParentBased,
-    Sampler,
-    TraceIdRatioBased,
-)
-from opentelemetry.trace import Span
+from typing import TYPE_CHECKING, Any
 
 from .settings import TracingSettings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.sampling import Sampler
+    from opentelemetry.trace import Span, Tracer
+
+# The instrumentation scope of the service's own spans (the database slot, the unit of work).
+TRACER_NAME = "{{ cookiecutter.project_slug }}"
 
 # Requests that get no server span: the probes and the metrics scrape, many per minute and
 # about nothing. Matched against the request's full URL ("http://host:port/health/ready").
@@ -34,6 +36,13 @@ UNTRACED_PATHS = r"^[a-z]+://[^/]+/(health|metrics)(/|\?|$)"
 
 
 def sampler(settings: TracingSettings) -> Sampler:
+    from opentelemetry.sdk.trace.sampling import (
+        ALWAYS_OFF,
+        ALWAYS_ON,
+        ParentBased,
+        TraceIdRatioBased,
+    )
+
     ratio = TraceIdRatioBased(settings.otel_traces_sampler_arg)
     return {
         "always_on": ALWAYS_ON,
@@ -56,9 +65,10 @@ def traces_endpoint(settings: TracingSettings) -> str | None:
 
 def span_exporter(settings: TracingSettings) -> SpanExporter:
     if settings.otel_traces_exporter == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
         # stderr: stdout carries the JSON log lines, one object per line.
         return ConsoleSpanExporter(out=sys.stderr)
-    # Imported only when used: the exporter brings protobuf and an HTTP session along.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     # Headers (OTEL_EXPORTER_OTLP_HEADERS), timeout and compression: the exporter reads its
@@ -75,6 +85,10 @@ def start_tracing(
         if not settings.tracing_enabled:
             return None
         exporter = span_exporter(settings)
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     resource = Resource.create(
         # OTEL_RESOURCE_ATTRIBUTES from the environment are merged in; these two win.
         {"service.name": settings.otel_service_name, "process.pid": os.getpid()}
@@ -83,6 +97,11 @@ def start_tracing(
     # Batched, in the processor's own thread: a request never waits for the collector.
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
+
+
+def service_tracer(provider: TracerProvider | None) -> Tracer | None:
+    """The tracer of the service's own spans, or None when traces are off."""
+    return None if provider is None else provider.get_tracer(TRACER_NAME)
 
 
 def without_query(span: Span, scope: dict[str, Any]) -> None:
@@ -99,6 +118,8 @@ def trace_requests(app: FastAPI, provider: TracerProvider) -> None:
     outside Starlette's error middleware, so a 500 is in its span), continuing the trace of an
     incoming `traceparent`. Called from the lifespan, after the app's middleware stack was
     built: the stack is built again, as the instrumentation's own `uninstrument_app` does."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=provider,
@@ -112,4 +133,6 @@ def trace_requests(app: FastAPI, provider: TracerProvider) -> None:
 
 
 def stop_tracing_requests(app: FastAPI) -> None:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
     FastAPIInstrumentor.uninstrument_app(app)
