@@ -2,7 +2,7 @@
 
     uv run python -m bench.cost [--variant postgres-async-flush-commit] [--baseline REV]
                                  [--scenario get --scenario post] [--unobserved] [--auth-off]
-                                 [--outbox-off]
+                                 [--outbox-off] [--traces-on]
                                  [--calls] [--profile]
 
 Bakes the variant from the working tree (`template`) and, with --baseline, from a git revision
@@ -22,9 +22,11 @@ environment; GET and POST only): what of the template's cost is the stack's, wha
 comparison), --auth-off with access control off (AUTH_DISABLED=true; issue 22's: it is sent
 the same token, unverified), --outbox-off with no outbox row recorded (issue 24:
 bench/reference/outbox_off.py replaces `outbox.repository.record` with a no-op; read it with
-`--scenario order`). Every service app trusts the baked service's stand-in identity
-provider and every request to it carries a token of it (bench/identity.py); the raw reference
-and the floor have no access control and get none. An answer that is not a 2xx stops the run.
+`--scenario order`), --traces-on with traces exported over OTLP/HTTP to a local receiver that
+keeps nothing (issue 25; bench/collector.py). Every service app trusts the baked service's
+stand-in identity provider and every request to it carries a token of it (bench/identity.py);
+the raw reference and the floor have no access control and get none. An answer that is not a
+2xx stops the run.
 --calls adds, per app and scenario, one more run that counts the function calls per
 request: it does not move from run to run, so it shows changes too small for the CPU figure.
 
@@ -59,6 +61,7 @@ def main() -> int:
     parser.add_argument("--unobserved", action="store_true", help="metrics and logs off too")
     parser.add_argument("--auth-off", action="store_true", help="access control off too")
     parser.add_argument("--outbox-off", action="store_true", help="no outbox row too")
+    parser.add_argument("--traces-on", action="store_true", help="traces exported too")
     parser.add_argument("--calls", action="store_true", help="count calls per request too")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench import BENCH, TEMPLATE
 from bench.baking import baseline_tree, migrate, pip_install, reference_venv, service_url
+from bench.collector import span_sink
 from bench.identity import Access, identity_provider
 from bench.serving import apps_for, raw_environment, seed
 from tests.variants import Variant, bake, clean_environment, fresh_database
@@ -206,6 +207,12 @@ def run(variant: Variant, args: argparse.Namespace) -> None:
             if args.auth_off:
                 off = {"AUTH_DISABLED": "true"}
                 apps.append(service_app("auth-off", project, variant, url, access, **off))
+            if args.traces_on:
+                on = {
+                    "OTEL_TRACES_EXPORTER": "otlp",
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": stack.enter_context(span_sink()),
+                }
+                apps.append(service_app("traces-on", project, variant, url, access, **on))
             best: dict[tuple[str, str], float] = {}
             for scenario in args.scenario:
                 for round_ in range(args.rounds):
