@@ -18,6 +18,7 @@ from .database.session import (
 from .database.startup import check_at_start_up
 from .errors import CLIENT_ERRORS, install_error_handlers
 from .items import routes as items
+from .kit.routing import include
 from .logs import configure_logging
 from .middleware import RequestContextMiddleware
 from .orders import routes as orders
@@ -83,11 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Outermost of the app's own middleware: every response gets the request id, 503s included.
     app.add_middleware(RequestContextMiddleware, metrics_enabled=settings.metrics_enabled)
-    app.include_router(health.router)
+    include(app, health.router)
     if settings.metrics_enabled:
-        app.include_router(metrics.router)
-    app.include_router(items.router)
-    app.include_router(orders.router)
+        include(app, metrics.router)
+    include(app, items.router)
+    include(app, orders.router)
     return app
 
 
