@@ -26,6 +26,7 @@ from ..kit.http import (
     PRECONDITION_REQUIRED,
     IfMatch,
     IfNoneMatch,
+    none_match,
     not_modified,
     row_response,
 )
@@ -125,7 +126,12 @@ async def list_items(
     },
     dependencies=READ,
 )
-async def get_item(item_id: PathId, session: SessionDep, tags: IfNoneMatch) -> Response:
+async def get_item(
+    item_id: PathId,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    tags = none_match(if_none_match)
     item = ItemRead.model_validate(await services.get_item(session, item_id))
     if not_modified(tags, item.version):
         headers = {"ETag": etag(item.version)}

@@ -29,6 +29,7 @@ from ..kit.http import (
     PRECONDITION_REQUIRED,
     IfMatch,
     IfNoneMatch,
+    none_match,
     not_modified,
     row_response,
 )
@@ -102,8 +103,9 @@ async def get_order(
     caller: Reader,
     order_id: PathId,
     session: SessionDep,
-    tags: IfNoneMatch,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
+    tags = none_match(if_none_match)
     order = OrderRead.model_validate(await services.get_order(session, order_id, owner=caller.sub))
     if not_modified(tags, order.version):
         headers = {"ETag": etag(order.version)}
