@@ -32,6 +32,7 @@ from ..kit.http import (
 )
 from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from ..kit.responses import SECURED
+from ..kit.routing import url_of
 from ..kit.types import PathId, path_id
 from ..kit.versions import etag
 from . import links, services
@@ -85,7 +86,7 @@ async def create_item(
     data: ItemCreate, session: SessionDep, key: IdempotencyKeyDep, request: Request
 ) -> Response:
     outcome = await services.create_item(session, data, key=key)
-    location = str(request.url_for("get_item", item_id=outcome.response.id))
+    location = url_of(request, router, "get_item", item_id=outcome.response.id)
     headers = {"Location": location, **replay_headers(outcome)}
     return row_response(outcome.response, status_code=status.HTTP_201_CREATED, headers=headers)
 

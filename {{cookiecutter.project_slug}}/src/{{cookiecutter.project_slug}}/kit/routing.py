@@ -1,6 +1,8 @@
-"""The resources' routers, made routes of the app itself."""
+"""The resources' routers, made routes of the app itself, and the URLs of their operations."""
 
-from fastapi import APIRouter, FastAPI
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
 
 
 def include(app: FastAPI, router: APIRouter) -> None:
@@ -11,3 +13,10 @@ def include(app: FastAPI, router: APIRouter) -> None:
     prefix, tags, responses and dependencies are in it), so the OpenAPI document, the matching
     order and the answers are the same."""
     app.router.routes.extend(router.routes)
+
+
+def url_of(request: Request, router: APIRouter, name: str, **path_params: Any) -> str:
+    """The absolute URL of `router`'s operation `name`: what `str(request.url_for(name, ...))`
+    answers (the same route's path, made absolute on the request's base URL), found among the
+    router's own routes instead of all the app's: about 45 function calls fewer per call."""
+    return str(router.url_path_for(name, **path_params).make_absolute_url(request.base_url))

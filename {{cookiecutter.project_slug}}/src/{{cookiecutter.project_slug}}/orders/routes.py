@@ -35,6 +35,7 @@ from ..kit.http import (
 )
 from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from ..kit.responses import SECURED
+from ..kit.routing import url_of
 from ..kit.types import PathId, path_id
 from ..kit.versions import etag
 from . import links, services
@@ -75,7 +76,7 @@ async def place_order(
     request: Request,
 ) -> Response:
     outcome = await services.place_order(session, data, owner=caller.sub, key=key)
-    location = str(request.url_for("get_order", order_id=outcome.response.id))
+    location = url_of(request, router, "get_order", order_id=outcome.response.id)
     headers = {"Location": location, **replay_headers(outcome)}
     return row_response(outcome.response, status_code=status.HTTP_201_CREATED, headers=headers)
 
