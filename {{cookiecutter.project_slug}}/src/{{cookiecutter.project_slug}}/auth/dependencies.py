@@ -16,7 +16,7 @@ from .tokens import TokenVerifier
 class BearerGate(HTTPBearer):
     """The bearer scheme of the OpenAPI document (/docs gets an Authorize button for a pasted
     token) and the gate itself, in one dependency: FastAPI resolves each dependency of a route
-    on every request, about 60 function calls apiece, and the scheme's own reading of the
+    on every request, about 75 function calls apiece, and the scheme's own reading of the
     header (`HTTPBearer.__call__`) is called from here instead."""
 
     async def __call__(  # type: ignore[override]
