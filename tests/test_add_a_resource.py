@@ -98,8 +98,8 @@ MAIN_EDITS = [
         "from .settings import Settings, get_settings\nfrom .widgets import routes as widgets\n",
     ),
     (
-        "    app.include_router(orders.router)\n",
-        "    app.include_router(orders.router)\n    app.include_router(widgets.router)\n",
+        "    include(app, orders.router)\n",
+        "    include(app, orders.router)\n    include(app, widgets.router)\n",
     ),
 ]
 # The resource's scopes, beside the others.

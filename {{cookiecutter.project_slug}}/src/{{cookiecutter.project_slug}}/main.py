@@ -20,6 +20,7 @@ from .database.startup import check_at_start_up
 from .database.tracing import stop_tracing_statements
 from .errors import CLIENT_ERRORS, install_error_handlers
 from .items import routes as items
+from .kit.routing import include
 from .logs import configure_logging
 from .middleware import RequestContextMiddleware
 from .orders import routes as orders
@@ -122,11 +123,11 @@ def create_app(
         metrics_enabled=settings.metrics_enabled,
         traced=span_exporter is not None or settings.tracing_enabled,
     )
-    app.include_router(health.router)
+    include(app, health.router)
     if settings.metrics_enabled:
-        app.include_router(metrics.router)
-    app.include_router(items.router)
-    app.include_router(orders.router)
+        include(app, metrics.router)
+    include(app, items.router)
+    include(app, orders.router)
     return app
 
 

@@ -26,11 +26,13 @@ from ..kit.http import (
     PRECONDITION_REQUIRED,
     IfMatch,
     IfNoneMatch,
+    none_match,
     not_modified,
     row_response,
 )
 from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from ..kit.responses import SECURED
+from ..kit.routing import url_of
 from ..kit.types import PathId, path_id
 from ..kit.versions import etag
 from . import links, services
@@ -84,7 +86,7 @@ async def create_item(
     data: ItemCreate, session: SessionDep, key: IdempotencyKeyDep, request: Request
 ) -> Response:
     outcome = await services.create_item(session, data, key=key)
-    location = str(request.url_for("get_item", item_id=outcome.response.id))
+    location = url_of(request, router, "get_item", item_id=outcome.response.id)
     headers = {"Location": location, **replay_headers(outcome)}
     return row_response(outcome.response, status_code=status.HTTP_201_CREATED, headers=headers)
 
@@ -125,7 +127,12 @@ async def list_items(
     },
     dependencies=READ,
 )
-async def get_item(item_id: PathId, session: SessionDep, tags: IfNoneMatch) -> Response:
+async def get_item(
+    item_id: PathId,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    tags = none_match(if_none_match)
     item = ItemRead.model_validate(await services.get_item(session, item_id))
     if not_modified(tags, item.version):
         headers = {"ETag": etag(item.version)}

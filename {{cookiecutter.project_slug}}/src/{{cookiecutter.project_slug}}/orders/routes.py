@@ -29,11 +29,13 @@ from ..kit.http import (
     PRECONDITION_REQUIRED,
     IfMatch,
     IfNoneMatch,
+    none_match,
     not_modified,
     row_response,
 )
 from ..kit.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from ..kit.responses import SECURED
+from ..kit.routing import url_of
 from ..kit.types import PathId, path_id
 from ..kit.versions import etag
 from . import links, services
@@ -74,7 +76,7 @@ async def place_order(
     request: Request,
 ) -> Response:
     outcome = await services.place_order(session, data, owner=caller.sub, key=key)
-    location = str(request.url_for("get_order", order_id=outcome.response.id))
+    location = url_of(request, router, "get_order", order_id=outcome.response.id)
     headers = {"Location": location, **replay_headers(outcome)}
     return row_response(outcome.response, status_code=status.HTTP_201_CREATED, headers=headers)
 
@@ -102,8 +104,9 @@ async def get_order(
     caller: Reader,
     order_id: PathId,
     session: SessionDep,
-    tags: IfNoneMatch,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
+    tags = none_match(if_none_match)
     order = OrderRead.model_validate(await services.get_order(session, order_id, owner=caller.sub))
     if not_modified(tags, order.version):
         headers = {"ETag": etag(order.version)}
