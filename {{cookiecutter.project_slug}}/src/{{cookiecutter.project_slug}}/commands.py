@@ -48,6 +48,8 @@ RELAY = "relay"
 WORKER = "worker"
 SERVE = "serve"
 APP = "{{ cookiecutter.project_slug }}.main:app"
+# Named once, so that no line's length (and ruff's formatting of it) depends on the slug's.
+PROG = "python -m {{ cookiecutter.project_slug }}"
 # Keys deleted per unit of work: each batch is one short transaction (its locks are held for
 # one batch only), and a failure loses at most the batch in progress, which rolls back whole.
 DEFAULT_BATCH_SIZE = 1000
@@ -187,9 +189,7 @@ def serve(uvicorn_options: Sequence[str]) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    commands = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.project_slug }}", description=__doc__.split("\n")[0]
-    )
+    commands = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     chosen = commands.add_subparsers(dest="command", required=True)
     purge = chosen.add_parser(
         PURGE,
