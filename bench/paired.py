@@ -37,13 +37,23 @@ it). With `--scenario order` the ratio is what the row (its JSON, ORM object and
 order's transaction) costs POST /orders.
 
 `traces-on` (issue 25) is the template with OTEL_TRACES_EXPORTER=otlp, exporting to a local
-receiver that keeps nothing (bench/collector.py): what traces cost when they are on.
+receiver that keeps nothing (bench/collector.py): what traces cost when they are on;
+`traces-sampled` the same recording one trace in ten (OTEL_TRACES_SAMPLER=traceidratio, 0.1).
 """
 
 import argparse
 import sys
 
-from bench.pairing import OUTBOX_OFF, PLAIN, SCENARIOS, SETTINGS, SHAPES, TRACES_ON, run
+from bench.pairing import (
+    OUTBOX_OFF,
+    PLAIN,
+    SCENARIOS,
+    SETTINGS,
+    SHAPES,
+    TRACES_ON,
+    TRACES_SAMPLED,
+    run,
+)
 from tests.variants import VARIANTS
 
 
@@ -53,7 +63,16 @@ def main() -> int:
     parser.add_argument(
         "--against",
         action="append",
-        choices=("unobserved", "baseline", "floor", "same", OUTBOX_OFF, TRACES_ON, *SETTINGS),
+        choices=(
+            "unobserved",
+            "baseline",
+            "floor",
+            "same",
+            OUTBOX_OFF,
+            TRACES_ON,
+            TRACES_SAMPLED,
+            *SETTINGS,
+        ),
         required=True,
     )
     parser.add_argument("--baseline", metavar="REV", help="git revision for `baseline`")

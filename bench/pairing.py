@@ -54,6 +54,9 @@ OUTBOX_OFF = "outbox-off"
 # The template with traces on (issue 25), exporting over OTLP/HTTP to a local receiver
 # (bench/collector.py) that keeps nothing: every request's spans made, batched and sent.
 TRACES_ON = "traces-on"
+# The same with one trace in ten recorded (OTEL_TRACES_SAMPLER=traceidratio, ARG=0.1): the
+# others' spans are made non-recording and never exported.
+TRACES_SAMPLED = "traces-sampled"
 CONNECTIONS = 32  # each app's; 64 in all, bench/load.py's first load
 
 
@@ -175,7 +178,7 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
             access = stack.enter_context(identity_provider(project))
             url = service_url(variant, base_url)
             migrate(project, url)
-            own = [*SETTINGS, "floor", "same", OUTBOX_OFF, TRACES_ON]
+            own = [*SETTINGS, "floor", "same", OUTBOX_OFF, TRACES_ON, TRACES_SAMPLED]
             names = ["template", *(name for name in args.against if name not in own)]
             built = apps_for(variant, project, url, workdir, names, None, baseline, access=access)
             for name in args.against:
@@ -197,11 +200,16 @@ def run(variant: Variant, args: argparse.Namespace, scenarios: list[str]) -> boo
                     built.append(
                         dataclasses.replace(template, name=name, command=command, cwd=cwd, env=env)
                     )
-                if name == TRACES_ON:
+                if name in (TRACES_ON, TRACES_SAMPLED):
                     traces = {
                         "OTEL_TRACES_EXPORTER": "otlp",
                         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": stack.enter_context(span_sink()),
                     }
+                    if name == TRACES_SAMPLED:
+                        traces |= {
+                            "OTEL_TRACES_SAMPLER": "traceidratio",
+                            "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                        }
                     env = {**template.env, **traces}
                     built.append(dataclasses.replace(template, name=name, env=env))
                 if name == "same":
