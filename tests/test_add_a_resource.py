@@ -94,8 +94,8 @@ def package_sources(variant: Variant) -> dict[str, Path]:
 # Edits of the service's own files: (text, replacement), each text found exactly once.
 MAIN_EDITS = [
     (
-        "from .settings import Settings, get_settings\n",
-        "from .settings import Settings, get_settings\nfrom .widgets import routes as widgets\n",
+        "    trace_requests,\n)\n",
+        "    trace_requests,\n)\nfrom .widgets import routes as widgets\n",
     ),
     (
         "    include(app, orders.router)\n",
