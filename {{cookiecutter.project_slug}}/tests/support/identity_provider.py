@@ -8,13 +8,12 @@ it was asked.
 
 import contextlib
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
 import jwt
@@ -23,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from {{ cookiecutter.project_slug }}.auth.principal import SCOPES
+
+from .ports import serving_http
 
 ISSUER = "https://identity.test/realms/services"
 AUDIENCE = "{{ cookiecutter.project_slug }}"
@@ -149,16 +150,9 @@ def handler_for(provider: IdentityProvider) -> type[BaseHTTPRequestHandler]:
 def running_identity_provider() -> Iterator[IdentityProvider]:
     """The provider, with one RSA and one EC key, serving its JWKS on a free 127.0.0.1 port."""
     provider = IdentityProvider(keys=[new_key("RS256"), new_key("ES256")])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(provider))
-    server.daemon_threads = True
-    provider.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_http(handler_for(provider)) as port:
+        provider.url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # The provider of the test session (conftest.py starts it): the clients of the harness send a

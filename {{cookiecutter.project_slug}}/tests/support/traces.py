@@ -5,7 +5,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,6 +17,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+
+from .ports import serving_http
 
 
 def finished_spans(app: FastAPI, exporter: InMemorySpanExporter) -> list[ReadableSpan]:
@@ -145,13 +147,6 @@ def running_collector() -> Iterator[Collector]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: the test's output is the service's
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    collector = Collector(url=f"http://127.0.0.1:{server.server_address[1]}/v1/traces")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_http(Receiver) as port:
+        collector = Collector(url=f"http://127.0.0.1:{port}/v1/traces")
         yield collector
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

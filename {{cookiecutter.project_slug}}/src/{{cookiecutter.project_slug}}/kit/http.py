@@ -54,21 +54,27 @@ def parse_tags(value: str) -> frozenset[str] | None:
     return tags
 
 
+# A header of entity tags, optional and never null: no null in the schema, whose pattern a
+# client can then follow.
+TagsHeader = str | SkipJsonSchema[None]
+
+
+def tags_header(name: str, description: str) -> Any:
+    """The OpenAPI parameter of the conditional header `name` (a list of entity tags)."""
+    return Header(
+        alias=name,
+        description=description,
+        max_length=1024,
+        json_schema_extra={"pattern": TAG_LIST_PATTERN},
+    )
+
+
 # `async def` though it never waits: FastAPI calls a plain `def` dependency in its thread
 # pool, a hand-off to a worker thread and back on every request (about 290 function calls
 # per request, and a thread switch each way).
 async def if_match(
     request: Request,
-    header: Annotated[
-        # Optional, never null: no null in the schema, whose pattern a client can then follow.
-        str | SkipJsonSchema[None],
-        Header(
-            alias="If-Match",
-            description=IF_MATCH_DESCRIPTION,
-            max_length=1024,
-            json_schema_extra={"pattern": TAG_LIST_PATTERN},
-        ),
-    ] = None,
+    header: Annotated[TagsHeader, tags_header("If-Match", IF_MATCH_DESCRIPTION)] = None,
 ) -> VersionCondition:
     """The write's condition. Without the header the write applies to any version, unless the
     service requires conditional writes (IF_MATCH_REQUIRED: 428, RFC 6585)."""
@@ -86,16 +92,7 @@ async def if_match(
 # If-None-Match is a parameter of the read itself, not a dependency of it (If-Match's reader
 # needs the settings): FastAPI resolves each dependency of a route on every request at a cost
 # of its own, about 75 function calls, and it reads the operation's headers anyway.
-IfNoneMatch = Annotated[
-    # Optional, never null: no null in the schema, whose pattern a client can then follow.
-    str | SkipJsonSchema[None],
-    Header(
-        alias="If-None-Match",
-        description=IF_NONE_MATCH_DESCRIPTION,
-        max_length=1024,
-        json_schema_extra={"pattern": TAG_LIST_PATTERN},
-    ),
-]
+IfNoneMatch = Annotated[TagsHeader, tags_header("If-None-Match", IF_NONE_MATCH_DESCRIPTION)]
 
 
 def none_match(header: str | None) -> frozenset[str] | None:
