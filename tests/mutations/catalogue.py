@@ -239,6 +239,15 @@ MUTATIONS = [
         caught_by=("tests/test_auth_tokens.py",),
     ),
     Mutation(
+        "verified-token-outlives-its-key",
+        "a remembered token stays accepted after the key set was fetched without its key: a key "
+        "the provider removed keeps working for as long as the verified-token cache holds it",
+        "auth/tokens.py",
+        ((r" and generation == self\.keys\.generation", ""),),
+        applies=is_postgres,
+        caught_by=("tests/test_auth_tokens.py",),
+    ),
+    Mutation(
         "idempotency-key-ignored",
         "the Idempotency-Key is never looked up: a retry after a lost response repeats the effect",
         "idempotency/claims.py",

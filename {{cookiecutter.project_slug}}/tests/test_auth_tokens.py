@@ -229,6 +229,36 @@ async def test_a_new_key_is_used_without_a_restart_and_a_removed_one_is_refused(
             identity_provider.keys.remove(rotated)
 
 
+async def test_a_token_verified_before_its_key_was_removed_is_refused_after_the_next_fetch(
+    database_url: str, identity_provider: IdentityProvider
+) -> None:
+    """Verified tokens are remembered, but not past the keys they were verified with: the
+    provider removes a key (it leaked), and the next fetch of the key set, here caused by a
+    token naming the new key, ends every token signed with it, however long its cache entry
+    would still last."""
+    settings = Settings(
+        database_url=database_url, auth_jwks_refresh_interval=0, auth_jwks_cache_seconds=600
+    )
+    async with serve(settings) as (_, client):
+        old = identity_provider.rsa
+        old_token = identity_provider.headers(key=old)
+        assert (await client.get("/items", headers=old_token)).status_code == 200  # remembered
+
+        rotated = new_key("ES256")
+        identity_provider.keys.append(rotated)
+        identity_provider.keys.remove(old)
+        try:
+            fresh = identity_provider.headers(key=rotated)
+            assert (await client.get("/items", headers=fresh)).status_code == 200  # a fetch
+            refused = await client.get("/items", headers=old_token)
+        finally:
+            identity_provider.keys.remove(rotated)
+            identity_provider.keys.insert(0, old)
+
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+
+
 @pytest.mark.parametrize("mode", ["down", "garbage", "slow"])
 async def test_an_unreachable_key_set_is_503_within_the_timeout_never_a_pass(
     database_url: str, identity_provider: IdentityProvider, mode: str

@@ -63,6 +63,9 @@ class KeySet:
         self.attempted_at = -math.inf
         # Whether the last fetch succeeded: a key missing after a failed one may exist.
         self.reachable = False
+        # Counts the fetches that succeeded: what was verified with the keys of an earlier
+        # fetch is verified again with the new ones (a key the provider removed is gone).
+        self.generation = 0
         self.lock = anyio.Lock()
 
     async def key(self, kid: str | None) -> jwt.PyJWK:
@@ -115,6 +118,7 @@ class KeySet:
             self.keys = keys
             self.fetched_at = time.monotonic()
             self.reachable = True
+            self.generation += 1
 
     def usable_keys(self, data: dict[str, Any]) -> dict[str | None, jwt.PyJWK]:
         """The signing keys of an accepted algorithm, by `kid`. A key without `alg` gets its

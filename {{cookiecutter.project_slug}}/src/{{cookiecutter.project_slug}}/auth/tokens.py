@@ -24,9 +24,11 @@ MAX_TOKEN_LENGTH = 8192
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 # Tokens verified lately, by their text. A client sends one token for its whole lifetime;
 # verifying it again on every request would repeat about 100 µs of work (PyJWT checks the token
-# byte by byte, then the signature). An entry lasts until the token expires, and no longer than
-# the key set is cached, so a key the provider removed stops being honoured as soon as the key
-# set is fetched again. Bounded: the least recently used entry goes first.
+# byte by byte, then the signature). An entry lasts until the token expires, no longer than the
+# key set is cached, and only while the keys it was verified with are the ones held: once the
+# key set is fetched again (due, or for a token naming a new key), every token is verified
+# again, so a key the provider removed stops being honoured at that fetch. Bounded: the least
+# recently used entry goes first.
 VERIFIED_TOKENS = 4096
 
 
@@ -60,8 +62,9 @@ class TokenVerifier:
         self.audience = audience
         self.algorithms = algorithms
         self.leeway = leeway
-        # token -> (time.time() until which it stands verified, its principal)
-        self.verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        # token -> (time.time() until which it stands verified, the key set's generation it
+        # was verified with, its principal)
+        self.verified: OrderedDict[str, tuple[float, int, Principal]] = OrderedDict()
 
     async def principal(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_LENGTH:
@@ -69,12 +72,14 @@ class TokenVerifier:
         now = time.time()
         known = self.verified.get(token)
         if known is not None:
-            if now < known[0]:
+            until, generation, principal = known
+            if now < until and generation == self.keys.generation:
                 self.verified.move_to_end(token)
-                return known[1]
+                return principal
             del self.verified[token]
         principal, expires = await self.verify(token)
-        self.verified[token] = (min(expires, now + self.keys.cache_seconds), principal)
+        until = min(expires, now + self.keys.cache_seconds)
+        self.verified[token] = (until, self.keys.generation, principal)
         if len(self.verified) > VERIFIED_TOKENS:
             self.verified.popitem(last=False)
         return principal
