@@ -64,7 +64,10 @@ def imported_modules(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
-            found.append("." * node.level + (node.module or ""))
+            base = "." * node.level + (node.module or "")
+            found.append(base)
+            if node.module is None:  # from . import test_x: the names are the modules
+                found.extend(base + alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
             found.extend(alias.name for alias in node.names)
     return found

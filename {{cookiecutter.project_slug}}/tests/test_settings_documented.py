@@ -60,12 +60,16 @@ def test_every_setting_is_documented_with_its_default(place: str, pattern: re.Pa
     assert wrong == {}, f"{place} gives these defaults wrongly: (written, real)"
 
 
-def test_the_readme_documents_no_setting_that_does_not_exist() -> None:
-    written = documented((PROJECT_ROOT / "README.md").read_text(encoding="utf-8"), README_ROW)
+@pytest.mark.parametrize(
+    ("place", "pattern"),
+    [("README.md", README_ROW), (".env.example", ENV_LINE)],
+)
+def test_no_setting_is_documented_that_does_not_exist(place: str, pattern: re.Pattern[str]) -> None:
+    written = documented((PROJECT_ROOT / place).read_text(encoding="utf-8"), pattern)
     # Read by libraries, not by Settings: prometheus-client's multiprocess directory.
     not_ours = {"PROMETHEUS_MULTIPROC_DIR"}
 
-    assert sorted(set(written) - set(fields()) - not_ours) == []
+    assert sorted(set(written) - set(fields()) - not_ours) == [], place
 
 
 def test_the_check_sees_a_changed_default() -> None:
