@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -80,8 +81,18 @@ def bad_tokens(provider: IdentityProvider) -> dict[str, str]:
         "not-yet-valid": provider.token(nbf=now + 3600),
         "no-sub": provider.token(sub=None),
         "unknown-kid": provider.token(headers={"kid": "no-such-key"}),
-        "too-long": "x" * 100_000,
+        # A JWT's shape, 100 kB long.
+        "too-long": provider.token(padding="x" * 100_000),
     }
+
+
+# What the service itself says of a token it refuses before PyJWT sees it: the allow-list of
+# algorithms and the length bound (PyJWT would refuse some of them too, later and slower).
+REFUSED_BEFORE_PARSING = {
+    "alg-none": "signature algorithm is not accepted",
+    "hs256-with-public-key": "signature algorithm is not accepted",
+    "too-long": "too long to be an access token",
+}
 
 
 @pytest.fixture
@@ -155,9 +166,32 @@ async def test_a_bad_token_is_401_invalid_token_changes_nothing_and_is_not_echoe
     assert challenge.startswith('Bearer error="invalid_token", error_description="')
     assert token not in response.text
     assert token not in challenge
+    if case in REFUSED_BEFORE_PARSING:  # by the service's own check, not by PyJWT's
+        assert REFUSED_BEFORE_PARSING[case] in challenge
     assert counted == [0]
     assert sample("auth_rejected_requests_total", reason=reason) == before + 1
     assert (await client.get("/items")).json()["total"] == 0
+
+
+async def test_scopes_given_as_scp_a_string_or_a_list_are_read(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    """Entra ID names them `scp`, a string; Okta `scp`, a list of strings."""
+    for scp in ("items:read items:write", ["items:read", "items:write"]):
+        token = identity_provider.token(scope=None, scp=scp)
+        response = await client.get("/items", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, (scp, response.text)
+
+
+async def test_a_local_env_file_that_disables_access_control_does_not_reach_the_suite(
+    tmp_path: Path,
+) -> None:
+    """The quick start writes AUTH_DISABLED=true to .env; the suite's environment overrides
+    it, so the tests still check the service as deployed."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("AUTH_DISABLED=true\n", encoding="utf-8")
+
+    assert Settings(_env_file=env_file).auth_disabled is False
 
 
 async def test_several_authorization_headers_are_400_invalid_request(
@@ -259,7 +293,7 @@ async def test_a_token_verified_before_its_key_was_removed_is_refused_after_the_
     assert refused.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
 
 
-@pytest.mark.parametrize("mode", ["down", "garbage", "slow"])
+@pytest.mark.parametrize("mode", ["down", "garbage", "not-http", "nested", "slow"])
 async def test_an_unreachable_key_set_is_503_within_the_timeout_never_a_pass(
     database_url: str, identity_provider: IdentityProvider, mode: str
 ) -> None:

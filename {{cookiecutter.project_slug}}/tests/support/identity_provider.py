@@ -30,7 +30,7 @@ AUDIENCE = "{{ cookiecutter.project_slug }}"
 # Every scope an operation of the service asks for: a new resource's scopes join by themselves.
 ALL_SCOPES = tuple(SCOPES)
 
-Mode = Literal["serve", "down", "garbage", "slow"]
+Mode = Literal["serve", "down", "garbage", "not-http", "nested", "slow"]
 
 
 @dataclass
@@ -126,10 +126,18 @@ def handler_for(provider: IdentityProvider) -> type[BaseHTTPRequestHandler]:
             if provider.mode == "down":
                 self.send_error(503)
                 return
+            if provider.mode == "not-http":
+                # Something else listens there: no status line at all.
+                with contextlib.suppress(OSError):
+                    self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+                return
             if provider.mode == "slow":
                 time.sleep(provider.delay)
             if provider.mode == "garbage":
                 body = b"<html>not a key set"
+            elif provider.mode == "nested":
+                # Valid JSON's grammar, nested deeper than any parser recurses.
+                body = b"[" * 100_000 + b"]" * 100_000
             else:
                 body = json.dumps(provider.jwks()).encode()
             self.send_response(200)
@@ -182,4 +190,7 @@ def auth_environment(provider: IdentityProvider) -> dict[str, str]:
         "AUTH_JWKS_URL": provider.url,
         "AUTH_ISSUER": ISSUER,
         "AUTH_AUDIENCE": AUDIENCE,
+        # The quick start's local .env disables access control; the environment wins over it,
+        # so the suite tests the service as deployed wherever it runs.
+        "AUTH_DISABLED": "false",
     }

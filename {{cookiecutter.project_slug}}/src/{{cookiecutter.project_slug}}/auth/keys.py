@@ -12,6 +12,7 @@ The fetch is blocking (urllib), run in a worker thread and bounded by `auth_jwks
 fetch at a time, and the requests that wait for it share its result.
 """
 
+import http.client
 import json
 import logging
 import math
@@ -108,7 +109,14 @@ class KeySet:
                         fetch_jwks, self.url, self.timeout, abandon_on_cancel=True
                     )
                 keys = self.usable_keys(data)
-            except (OSError, TimeoutError, ValueError, jwt.PyJWKSetError) as error:
+            except (
+                OSError,  # refused, reset, DNS, an HTTP error status (urllib's HTTPError)
+                TimeoutError,
+                http.client.HTTPException,  # something answered that does not speak HTTP
+                ValueError,  # not JSON, not a key set, too large
+                RecursionError,  # JSON nested deeper than the parser recurses
+                jwt.PyJWKSetError,
+            ) as error:
                 self.reachable = False
                 logger.warning(
                     "identity provider's JWKS not fetched",

@@ -127,9 +127,15 @@ def principal_of(claims: dict[str, object]) -> Principal:
     if not isinstance(sub, str) or not sub:
         raise InvalidTokenError("The token's 'sub' claim is not a subject.")
     client_id = claims.get("client_id", claims.get("azp"))
-    # RFC 9068's `scope`, space-separated; some providers (Entra ID) name it `scp`.
+    # RFC 9068's `scope`, space-separated; some providers name it `scp`, a string (Entra ID) or
+    # a list of strings (Okta).
     scope = claims.get("scope", claims.get("scp", ""))
-    scopes = scope.split() if isinstance(scope, str) else []
+    if isinstance(scope, str):
+        scopes = scope.split()
+    elif isinstance(scope, list):
+        scopes = [name for name in scope if isinstance(name, str)]
+    else:
+        scopes = []
     return Principal(
         sub=sub,
         client_id=client_id if isinstance(client_id, str) else None,
