@@ -226,7 +226,13 @@ def http_exception_uses() -> Iterator[tuple[str, int]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             named = (
                 (isinstance(node, ast.Name) and node.id == "HTTPException")
-                or (isinstance(node, ast.Attribute) and node.attr == "HTTPException")
+                # The web framework's; http.client.HTTPException is the standard library's
+                # (a peer that does not speak HTTP), no answer of this service.
+                or (
+                    isinstance(node, ast.Attribute)
+                    and node.attr == "HTTPException"
+                    and ast.unparse(node.value) != "http.client"
+                )
                 or (
                     isinstance(node, ast.ImportFrom)
                     and any(alias.name == "HTTPException" for alias in node.names)
