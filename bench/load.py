@@ -12,7 +12,7 @@ For each chosen variant (default: all 12), one after the other:
 2. run the chosen apps (--app; default `template`, `defaults`, `raw`) back to back against that
    database, each with `uvicorn --loop uvloop --http httptools --workers 1 --no-access-log`:
    - `template`: the generated service as a user gets it (its settings' defaults);
-   - `defaults`: the same service with library defaults: a patched copy without the admission
+   - `defaults`: the same service with library defaults: a patched copy without the database
      slot and without the pool's liveness check, QueuePool 5 + 10 (bench/reference/defaults.py);
    - `raw`: Starlette on the raw async driver doing the same queries (bench/reference/raw_app.py);
    - `workers2`: the template with WEB_CONCURRENCY=2 and `--workers 2` (two processes, a pool

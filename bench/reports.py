@@ -125,7 +125,7 @@ def report(results: list[Result], variants: list[Variant], args: argparse.Namesp
 
 
 APP_NOTES = {
-    "defaults": "`defaults` the same service without the admission slot and the pool's liveness "
+    "defaults": "`defaults` the same service without the database slot and the pool's liveness "
     "check, on QueuePool 5 + 10",
     "workers2": f"`workers2` the template with {WORKERS} uvicorn workers (WEB_CONCURRENCY)",
     "pgbouncer": "`pgbouncer` the template through PgBouncer (transaction pool mode, "

@@ -84,3 +84,39 @@ def test_no_test_module_imports_another_test_module_or_conftest() -> None:
     }
 
     assert imports == set()
+
+
+# Names issue 21 retired because they misled: one concept had three names (admission, slot,
+# capacity), a module of driver calls was a "lifecycle", two functions told a status apart by a
+# preposition. They stay retired in the service, its tests, the tooling and the docs.
+RETIRED_NAMES = (
+    "admission",
+    "lifecycle",
+    "driver_state",
+    "domain_errors",
+    "status_of",
+    "status_for",
+    "service_error_status",
+)
+
+
+def test_retired_names_do_not_come_back() -> None:
+    skipped = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+    files = [
+        path
+        for path in TEMPLATE.rglob("*")
+        if path.is_file()
+        and not skipped & set(path.relative_to(TEMPLATE).parts)
+        and path.suffix in {".py", ".md", ".toml", ".yaml", ".ini", ".cfg", ".json", ".example"}
+        and path != Path(__file__)
+        and path.name != "uv.lock"
+    ]
+    found = {
+        f"{path.relative_to(TEMPLATE)}: {name}"
+        for path in files
+        for name in RETIRED_NAMES
+        if name in path.read_text(encoding="utf-8").lower()
+    }
+
+    assert len(files) > 100
+    assert found == set()

@@ -2,7 +2,7 @@
 the template's load settings.
 
 A copy of the baked package, patched so `get_session` no longer takes a database slot (no
-admission cap: every request goes straight to the pool) and the pool no longer checks
+slot limit: every request goes straight to the pool) and the pool no longer checks
 connections on checkout (no liveness check), run with SQLAlchemy's own pool defaults: QueuePool
 5 + 10 overflow, 30 s timeout, no pre-ping. The template is never touched; only the copy in the
 benchmark's work directory is.
@@ -24,7 +24,7 @@ ENVIRONMENT = {
 
 
 def make_copy(project: Path, slug: str, destination: Path) -> Path:
-    """Copy the package under `destination` and drop the admission slot and the liveness check;
+    """Copy the package under `destination` and drop the database slot and the liveness check;
     returns the directory to put first on PYTHONPATH."""
     target = destination / slug
     shutil.rmtree(destination, ignore_errors=True)
@@ -32,7 +32,7 @@ def make_copy(project: Path, slug: str, destination: Path) -> Path:
     session = target / "database" / "session.py"
     source = session.read_text()
     if SLOT_PARAMETER not in source:
-        raise RuntimeError(f"{session}: the admission slot parameter of get_session is not there")
+        raise RuntimeError(f"{session}: the database slot parameter of get_session is not there")
     session.write_text(source.replace(SLOT_PARAMETER, ""))
     dialect = target / "database" / "dialect.py"
     source, removed = LIVENESS_CHECK.subn("    pass\n", dialect.read_text())

@@ -91,7 +91,7 @@ MUTATIONS = [
     ),
     Mutation(
         "capacity-removed",
-        "no admission limit: requests wait inside the pool (and time out) instead of queueing",
+        "no slot limit: requests wait inside the pool (and time out) instead of queueing",
         "database/session.py",
         ((r" *_slot: Annotated\[None, Depends\(database_slot\)\],\n", ""),),
     ),
