@@ -3,7 +3,7 @@ and every module that asks its dialect for a name finds it in the dialect of eve
 baked for.
 
 The service's `database/dialect.<database>.py` declare their interface in `__all__`, the same in
-each; the tests' `dialect.<database>.py` have none (a database without a server lacks what only
+each, and each function of it takes the same parameters in each; the tests' `dialect.<database>.py` have none (a database without a server lacks what only
 server tests ask), so for both the rule is read off the imports: a module that exists in the
 postgres and mysql variants may import from its dialect only names that both of theirs define.
 """
@@ -158,3 +158,96 @@ def test_the_check_sees_a_dialect_that_drops_a_name(
 
     with pytest.raises(AssertionError, match="failure_for"):
         test_every_name_asked_of_a_dialect_is_in_it_for_every_database()
+
+
+def shapes(path: Path) -> dict[str, str]:
+    """What each top-level name of a module is: a function with its parameters (names, kinds,
+    which have defaults; async or not), a class, or a value."""
+    found: dict[str, str] = {}
+    for node in parse(path).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            positional = [*arguments.posonlyargs, *arguments.args]
+            defaults = len(arguments.defaults)
+            # A leading underscore says a dialect does not use the parameter; it is the same one.
+            parameters = [
+                f"{argument.arg.lstrip('_')}{'=' if index >= len(positional) - defaults else ''}"
+                for index, argument in enumerate(positional)
+            ]
+            if arguments.vararg:
+                parameters.append(f"*{arguments.vararg.arg}")
+            elif arguments.kwonlyargs:
+                parameters.append("*")
+            parameters += [
+                f"{argument.arg.lstrip('_')}{'=' if default is not None else ''}"
+                for argument, default in zip(
+                    arguments.kwonlyargs, arguments.kw_defaults, strict=True
+                )
+            ]
+            if arguments.kwarg:
+                parameters.append(f"**{arguments.kwarg.arg}")
+            kind = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+            found[node.name] = f"{kind}({', '.join(parameters)})"
+        elif isinstance(node, ast.ClassDef):
+            found[node.name] = "class"
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found.update({target.id: "value" for target in targets if isinstance(target, ast.Name)})
+        elif isinstance(node, ast.ImportFrom):
+            source = sibling_module(path, node)
+            of_source = shapes(source) if source else {}
+            found.update(
+                {
+                    alias.asname or alias.name: of_source.get(alias.name, "imported")
+                    for alias in node.names
+                }
+            )
+    return found
+
+
+def sibling_module(importer: Path, node: ast.ImportFrom) -> Path | None:
+    """The file of the same folder that `from .module import ...` reads in the importer's
+    variants (`budget.postgres+mysql.py` for `dialect.postgres.py`), if there is one."""
+    if node.level != 1 or not node.module or "." in node.module:
+        return None
+    databases = set(databases_of(importer))
+    candidates = [
+        path
+        for path in importer.parent.glob(f"{node.module}*.py")
+        if path.name.split(".")[0] == node.module and databases <= set(databases_of(path))
+    ]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def test_the_service_dialects_interface_has_one_shape() -> None:
+    """The same names are not enough: each function of the interface takes the same parameters
+    in every dialect, so a caller written against one database's works against the others'."""
+    dialects = sorted(SERVICE_DIALECTS.glob("dialect.*.py"))
+    interface = declared_interface(dialects[0])
+    by_dialect = {path.name: shapes(path) for path in dialects}
+    differing = {
+        name: {dialect: found.get(name) for dialect, found in by_dialect.items()}
+        for name in interface
+        if len({found.get(name) for found in by_dialect.values()}) > 1
+    }
+
+    assert any(shape.startswith("def(") for shape in by_dialect[dialects[0].name].values())
+    assert differing == {}
+
+
+def test_the_shape_check_sees_a_dialect_whose_function_takes_other_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The negative control: one dialect's `failure_for` with a parameter of its own fails."""
+    real = shapes
+
+    def with_an_extra_parameter(path: Path) -> dict[str, str]:
+        found = real(path)
+        if path.name == "dialect.mysql.py":
+            found["failure_for"] = found["failure_for"].replace(")", ", strict=)")
+        return found
+
+    monkeypatch.setattr(sys.modules[__name__], "shapes", with_an_extra_parameter)
+
+    with pytest.raises(AssertionError, match="failure_for"):
+        test_the_service_dialects_interface_has_one_shape()
