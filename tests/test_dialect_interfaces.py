@@ -3,9 +3,10 @@ and every module that asks its dialect for a name finds it in the dialect of eve
 baked for.
 
 The service's `database/dialect.<database>.py` declare their interface in `__all__`, the same in
-each, and each function of it takes the same parameters in each; the tests' `dialect.<database>.py` have none (a database without a server lacks what only
-server tests ask), so for both the rule is read off the imports: a module that exists in the
-postgres and mysql variants may import from its dialect only names that both of theirs define.
+each, and each function of it takes the same parameters in each; the tests'
+`dialect.<database>.py` have none (a database without a server lacks what only server tests
+ask), so for both the rule is read off the imports: a module that exists in the postgres and
+mysql variants may import from its dialect only names that both of theirs define.
 """
 
 import ast
