@@ -248,6 +248,24 @@ MUTATIONS = [
         caught_by=("tests/test_auth_tokens.py",),
     ),
     Mutation(
+        "overlong-subject-accepted",
+        "a token's sub of any length is accepted: a caller longer than the tables that record "
+        "callers hold fails later, in a write, or is stored cut where the database does not check",
+        "auth/tokens.py",
+        ((r"    if len\(sub\) > SUB_MAX_LENGTH:\n", "    if False:\n"),),
+        applies=is_postgres,
+        caught_by=("tests/test_auth_tokens.py",),
+    ),
+    Mutation(
+        "key-set-over-plain-http",
+        "the JWKS URL may be plain http:// to any host: whoever stands on the way can hand the "
+        "service keys of their own and sign tokens it accepts",
+        "auth/settings.py",
+        ((r" and on_this_machine\(host\)", ""),),
+        applies=is_postgres,
+        caught_by=("tests/test_auth_setup.py",),
+    ),
+    Mutation(
         "idempotency-key-ignored",
         "the Idempotency-Key is never looked up: a retry after a lost response repeats the effect",
         "idempotency/claims.py",

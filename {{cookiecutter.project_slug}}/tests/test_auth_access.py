@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Route
 
 from {{ cookiecutter.project_slug }}.auth.dependencies import authenticate
+from {{ cookiecutter.project_slug }}.auth.principal import SUB_MAX_LENGTH
 
 from .support.helpers import create
 from .support.identity_provider import ALL_SCOPES, IdentityProvider
@@ -166,6 +167,30 @@ async def test_an_order_is_seen_and_cancelled_only_by_its_owner(
     assert [order["id"] for order in mine.json()["orders"]] == [order_id]
     assert (await client.post(f"/orders/{order_id}/cancel", headers=alice)).status_code == 200
     assert (await client.get(f"/items/{bolt['id']}")).json()["quantity"] == 10
+
+
+async def test_the_longest_subject_a_token_may_carry_owns_its_orders_and_keys(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    """The tables that record a caller hold every `sub` a token may carry (SUB_MAX_LENGTH; a
+    longer one is an invalid token, test_auth_tokens.py): the order and its idempotency key are
+    written, and the order is that caller's, not a longer or a shorter one's."""
+    longest = "u" * SUB_MAX_LENGTH
+    caller = identity_provider.headers(sub=longest)
+    bolt = await create(client, "bolt", 10)
+
+    placed = await client.post(
+        "/orders",
+        json={"lines": [{"item_id": bolt["id"], "quantity": 1}]},
+        headers={**caller, "Idempotency-Key": "k" * 40},
+    )
+
+    assert placed.status_code == 201, placed.text
+    mine = await client.get("/orders", headers=caller)
+    assert [order["id"] for order in mine.json()["orders"]] == [placed.json()["id"]]
+    for other in (longest[:-1], longest[:-1] + "v"):
+        theirs = await client.get("/orders", headers=identity_provider.headers(sub=other))
+        assert theirs.json()["total"] == 0, other
 
 
 async def test_the_openapi_document_declares_the_bearer_scheme_and_each_scope(

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
+from {{ cookiecutter.project_slug }}.auth.principal import SUB_MAX_LENGTH
 from {{ cookiecutter.project_slug }}.settings import Settings
 
 from .support.identity_provider import AUDIENCE, ISSUER, IdentityProvider, new_key
@@ -80,18 +81,22 @@ def bad_tokens(provider: IdentityProvider) -> dict[str, str]:
         "expired": provider.token(exp=now - 3600),
         "not-yet-valid": provider.token(nbf=now + 3600),
         "no-sub": provider.token(sub=None),
+        # Longer than OpenID Connect allows and than the tables that record a caller hold.
+        "sub-too-long": provider.token(sub="u" * (SUB_MAX_LENGTH + 1)),
         "unknown-kid": provider.token(headers={"kid": "no-such-key"}),
         # A JWT's shape, 100 kB long.
         "too-long": provider.token(padding="x" * 100_000),
     }
 
 
-# What the service itself says of a token it refuses before PyJWT sees it: the allow-list of
-# algorithms and the length bound (PyJWT would refuse some of them too, later and slower).
-REFUSED_BEFORE_PARSING = {
+# What the service itself says of a token its own checks refuse: the allow-list of algorithms
+# and the length bound, before PyJWT sees the token (PyJWT would refuse some of them too, later
+# and slower), and the bound on `sub` after it (PyJWT would accept it).
+OWN_REFUSALS = {
     "alg-none": "signature algorithm is not accepted",
     "hs256-with-public-key": "signature algorithm is not accepted",
     "too-long": "too long to be an access token",
+    "sub-too-long": f"longer than {SUB_MAX_LENGTH} characters",
 }
 
 
@@ -143,6 +148,7 @@ async def test_no_token_is_401_with_a_bare_challenge_and_opens_no_session(
         "expired",
         "not-yet-valid",
         "no-sub",
+        "sub-too-long",
         "unknown-kid",
         "too-long",
     ],
@@ -166,8 +172,8 @@ async def test_a_bad_token_is_401_invalid_token_changes_nothing_and_is_not_echoe
     assert challenge.startswith('Bearer error="invalid_token", error_description="')
     assert token not in response.text
     assert token not in challenge
-    if case in REFUSED_BEFORE_PARSING:  # by the service's own check, not by PyJWT's
-        assert REFUSED_BEFORE_PARSING[case] in challenge
+    if case in OWN_REFUSALS:  # by the service's own check, not by PyJWT's
+        assert OWN_REFUSALS[case] in challenge
     assert counted == [0]
     assert sample("auth_rejected_requests_total", reason=reason) == before + 1
     assert (await client.get("/items")).json()["total"] == 0

@@ -4,8 +4,13 @@ a free local port, and access tokens (RFC 9068) signed with those keys.
 The service under test fetches the JWKS from it as it would from Keycloak or Auth0. Tests can
 rotate keys, take the key set down, make it answer garbage or answer slowly, and count how often
 it was asked.
+
+Run as `python -m tests.support.identity_provider`, it is a developer's provider for trying the
+API locally (README: Authentication): it prints the settings that trust it and a token, and
+serves its JWKS until interrupted.
 """
 
+import argparse
 import contextlib
 import json
 import time
@@ -13,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import jwt
@@ -194,3 +199,44 @@ def auth_environment(provider: IdentityProvider) -> dict[str, str]:
         # so the suite tests the service as deployed wherever it runs.
         "AUTH_DISABLED": "false",
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.identity_provider",
+        description="A local stand-in identity provider: prints the settings that trust it and "
+        "an access token, then serves its JWKS until interrupted. Its keys are new at each "
+        "start, so are the tokens it signs.",
+    )
+    parser.add_argument("--port", type=int, default=8900, help="JWKS port on 127.0.0.1 (0: any)")
+    parser.add_argument("--sub", default="developer", help="the token's subject")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        choices=ALL_SCOPES,
+        help="a scope of the token, repeatable (default: every scope)",
+    )
+    parser.add_argument("--lifetime", type=int, default=3600, help="seconds the token is valid")
+    arguments = parser.parse_args(argv)
+
+    provider = IdentityProvider(keys=[new_key("RS256")])
+    server = ThreadingHTTPServer(("127.0.0.1", arguments.port), handler_for(provider))
+    server.daemon_threads = True
+    provider.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    scopes = tuple(arguments.scope or ALL_SCOPES)
+    token = provider.token(sub=arguments.sub, scopes=scopes, lifetime=arguments.lifetime)
+    print("# The settings that trust this provider (in .env, in place of AUTH_DISABLED=true):")
+    for name, value in auth_environment(provider).items():
+        print(f"{name}={value}")
+    print(f"# A token for {arguments.sub!r}, {' '.join(scopes)}, valid {arguments.lifetime} s:")
+    print(token, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,11 @@ SCOPES = {
     "orders:write": "Place and cancel the caller's own orders.",
 }
 
+# The longest `sub` a token may carry: OpenID Connect caps it at 255 ASCII characters, and the
+# tables that record who did what (orders' owner, idempotency keys) hold that much. A longer one
+# is an invalid token (401), refused before any unit of work, not a write that fails later.
+SUB_MAX_LENGTH = 255
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:

@@ -1,6 +1,8 @@
 """The identity provider the service trusts, and how it verifies its tokens."""
 
+import ipaddress
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode
@@ -14,7 +16,8 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 
 
 class AuthSettings(BaseSettings):
-    # The provider's JSON Web Key Set, e.g. https://idp.example.com/.well-known/jwks.json.
+    # The provider's JSON Web Key Set, e.g. https://idp.example.com/.well-known/jwks.json;
+    # https:// (http:// only for a provider on this machine, see `fetched_safely`).
     auth_jwks_url: str | None = None
     # The `iss` every token must carry, and the `aud` it must contain (this service's id).
     auth_issuer: str | None = None
@@ -53,6 +56,29 @@ class AuthSettings(BaseSettings):
             )
         return value
 
+    @field_validator("auth_jwks_url")
+    @classmethod
+    def fetched_safely(cls, value: str | None) -> str | None:
+        """Whoever can change the key set on its way can sign tokens the service accepts: it is
+        fetched over TLS, but from the loopback interface (a provider run locally, the tests'
+        stand-in), where nobody stands in between."""
+        if not value:
+            return value  # unset: auth_problem() names it
+        try:
+            url = urlsplit(value)
+            host = url.hostname
+        except ValueError:
+            host = None
+        else:
+            if url.scheme == "https" and host:
+                return value
+            if url.scheme == "http" and host and on_this_machine(host):
+                return value
+        raise ValueError(
+            "the JWKS must be fetched over https:// (http:// only from localhost, 127.0.0.1 or "
+            "::1): keys that can be replaced on the way let anyone sign tokens"
+        )
+
     def auth_problem(self) -> str | None:
         """None when tokens can be verified (or auth is disabled on purpose); otherwise one line
         that names what is missing."""
@@ -70,3 +96,12 @@ class AuthSettings(BaseSettings):
             "provider's JWKS URL, the tokens' issuer and this service's audience), or "
             "AUTH_DISABLED=true to run without it, locally only."
         )
+
+
+def on_this_machine(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: where it resolves to is not this setting's to trust
+        return False

@@ -13,7 +13,7 @@ import jwt
 from .. import metrics
 from .errors import ExpiredTokenError, InvalidTokenError
 from .keys import KeySet
-from .principal import Principal
+from .principal import SUB_MAX_LENGTH, Principal
 from .settings import AuthSettings
 
 logger = logging.getLogger(__name__)
@@ -126,6 +126,10 @@ def principal_of(claims: dict[str, object]) -> Principal:
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub:
         raise InvalidTokenError("The token's 'sub' claim is not a subject.")
+    if len(sub) > SUB_MAX_LENGTH:
+        raise InvalidTokenError(
+            f"The token's 'sub' claim is longer than {SUB_MAX_LENGTH} characters."
+        )
     client_id = claims.get("client_id", claims.get("azp"))
     # RFC 9068's `scope`, space-separated; some providers name it `scp`, a string (Entra ID) or
     # a list of strings (Okta).

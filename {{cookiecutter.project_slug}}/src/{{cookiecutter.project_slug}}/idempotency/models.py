@@ -4,12 +4,11 @@ the same transaction as the operation's effect, with the response to replay."""
 from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..auth.principal import SUB_MAX_LENGTH
 from ..database.base import Base
 
 # The longest key accepted (Stripe's limit; the draft sets none).
 KEY_MAX_LENGTH = 255
-# The longest `sub` kept, as for orders' owner (OpenID Connect allows 255 characters).
-OWNER_MAX_LENGTH = 255
 # "POST /orders/{order_id}/cancel": the method and the route's path template.
 OPERATION_MAX_LENGTH = 100
 
@@ -22,7 +21,7 @@ class IdempotencyRecord(Base):
     __table_args__ = (UniqueConstraint("owner", "key", "operation"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner: Mapped[str] = mapped_column(String(OWNER_MAX_LENGTH))
+    owner: Mapped[str] = mapped_column(String(SUB_MAX_LENGTH))
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH))
     operation: Mapped[str] = mapped_column(String(OPERATION_MAX_LENGTH))
     # SHA-256 (hex) of the request's path, query and body: the same key with another request

@@ -10,6 +10,7 @@ import enum
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..auth.principal import SUB_MAX_LENGTH
 from ..database.base import Base
 from ..database.dialect import NEVER_REUSED_IDS
 
@@ -17,10 +18,6 @@ from ..database.dialect import NEVER_REUSED_IDS
 class OrderStatus(enum.StrEnum):
     PLACED = "placed"
     CANCELLED = "cancelled"
-
-
-# The longest `sub` kept: identity providers issue ids of up to 255 characters (OpenID Connect).
-OWNER_MAX_LENGTH = 255
 
 
 class Order(Base):
@@ -32,7 +29,7 @@ class Order(Base):
     # The `sub` of the principal that placed it: only that principal sees it. Indexed: every
     # query filters on it. The empty default is nobody's: orders from before access control,
     # or a row inserted by hand, are seen by no principal rather than refused by the database.
-    owner: Mapped[str] = mapped_column(String(OWNER_MAX_LENGTH), index=True, server_default="")
+    owner: Mapped[str] = mapped_column(String(SUB_MAX_LENGTH), index=True, server_default="")
     # A VARCHAR with a CHECK, not a native ENUM type: adding a status is then a plain migration
     # on every database.
     status: Mapped[OrderStatus] = mapped_column(
