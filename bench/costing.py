@@ -84,7 +84,8 @@ def service_app(
 ) -> App:
     """The service baked in `project`, trusting `access`'s identity provider and called with
     its token; `settings` on top (AUTH_DISABLED=true: the same token, unverified)."""
-    env = clean_environment(DATABASE_URL=url, **access.environment, **settings)
+    # `settings` win over the provider's (which say AUTH_DISABLED=false).
+    env = clean_environment(**{"DATABASE_URL": url, **access.environment, **settings})
     target = f"{variant.slug}.main:app"
     return App(name, project / ".venv/bin/python", target, project, env, access.token)
 
