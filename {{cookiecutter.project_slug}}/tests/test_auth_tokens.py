@@ -124,10 +124,21 @@ async def test_a_valid_token_is_accepted(
         assert response.status_code == 200, response.text
 
 
+async def test_the_scheme_is_read_in_any_case_and_the_token_as_sent(
+    client: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    """RFC 7235: the scheme's name is case-insensitive; the space after it may be more than one."""
+    token = identity_provider.token()
+    for value in (f"bearer {token}", f"BEARER {token}", f"Bearer  {token} "):
+        response = await client.get("/items", headers={"Authorization": value})
+        assert response.status_code == 200, (value[:10], response.text)
+
+
 async def test_no_token_is_401_with_a_bare_challenge_and_opens_no_session(
     client: httpx.AsyncClient, counted: list[int]
 ) -> None:
-    for headers in ({"Authorization": ""}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+    for value in ("", "Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "Token abc.def.ghi"):
+        headers = {"Authorization": value}
         response = await client.post("/items", json={"name": "bolt"}, headers=headers)
 
         assert response.status_code == 401
