@@ -60,7 +60,7 @@ class AuthSettings(BaseSettings):
     @classmethod
     def fetched_safely(cls, value: str | None) -> str | None:
         """Whoever can change the key set on its way can sign tokens the service accepts: it is
-        fetched over TLS, but from the loopback interface (a provider run locally, the tests'
+        fetched over TLS, or over the loopback interface (a provider run locally, the tests'
         stand-in), where nobody stands in between."""
         if not value:
             return value  # unset: auth_problem() names it
