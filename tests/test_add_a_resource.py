@@ -31,6 +31,7 @@ from .variants import (
     clean_environment,
     run,
     run_baked_suite,
+    service_test_modules,
     uv,
 )
 
@@ -180,10 +181,7 @@ def recipe_steps(readme: Path) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
 
 def test_the_modules_left_out_after_the_recipe_exist() -> None:
     """A module renamed away would be left out nowhere and run without anyone deciding it."""
-    project_tests = TEMPLATE / "{{cookiecutter.project_slug}}" / "tests"
-    names = {path.name.split(".")[0] + ".py" for path in project_tests.glob("test_*.py")}
-
-    assert set(BLIND_TO_A_NEW_RESOURCE) <= names
+    assert set(BLIND_TO_A_NEW_RESOURCE) <= service_test_modules()
 
 
 def test_the_recipe_is_the_one_this_test_follows() -> None:

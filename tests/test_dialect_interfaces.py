@@ -32,17 +32,8 @@ def parse(path: Path) -> ast.Module:
 
 
 def defined_names(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in parse(path).body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.ImportFrom):
-            names.update(alias.asname or alias.name for alias in node.names)
-    return names
+    """The module's top-level names: its functions, classes, values and what it imports."""
+    return set(shapes(path))
 
 
 def declared_interface(path: Path) -> list[str]:

@@ -11,7 +11,6 @@ from .variants import (
     DATABASES,
     MIGRATION_ROUND_TRIP,
     STYLE_INDEPENDENT_SLOW_MODULES,
-    TEMPLATE,
     VARIANTS,
     Variant,
     clean_environment,
@@ -20,6 +19,7 @@ from .variants import (
     run,
     run_baked_suite,
     runs_full_suite,
+    service_test_modules,
 )
 
 # Jinja left behind; `${{ ... }}` is a GitHub Actions expression, meant to survive rendering.
@@ -152,7 +152,6 @@ def test_the_full_suites_cover_every_database_with_each_mode_and_style() -> None
     assert set(by_mode.values()) == {1} and len(by_mode) == len(DATABASES) * 2
     assert set(by_style.values()) == {1} and len(by_style) == len(DATABASES) * 2
     # A module renamed away would otherwise run nowhere but be ignored nowhere either.
-    project_tests = TEMPLATE / "{{cookiecutter.project_slug}}" / "tests"
-    names = {path.name.split(".")[0] + ".py" for path in project_tests.glob("test_*.py")}
+    names = service_test_modules()
     for module in STYLE_INDEPENDENT_SLOW_MODULES:
         assert module in names, module

@@ -338,6 +338,13 @@ STYLE_INDEPENDENT_SLOW_MODULES = (
 )
 
 
+def service_test_modules() -> set[str]:
+    """The generated suite's test modules as a baked service names them (`test_budget.py` for
+    the template's `test_budget.postgres+mysql.py`), in any variant."""
+    project_tests = TEMPLATE / "{{cookiecutter.project_slug}}" / "tests"
+    return {path.name.split(".")[0] + ".py" for path in project_tests.glob("test_*.py")}
+
+
 def runs_full_suite(variant: Variant) -> bool:
     """flush-commit in async variants, begin-context in sync ones (FULL_SUITE)."""
     return (variant.mode == "async") == (variant.transaction_style == "flush-commit")

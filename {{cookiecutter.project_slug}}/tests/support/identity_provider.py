@@ -13,12 +13,13 @@ serves its JWKS until interrupted.
 import argparse
 import contextlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
 import jwt
@@ -160,11 +161,12 @@ def handler_for(provider: IdentityProvider) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_identity_provider() -> Iterator[IdentityProvider]:
-    """The provider, with one RSA and one EC key, serving its JWKS on a free 127.0.0.1 port."""
+def running_identity_provider(port: int = 0) -> Iterator[IdentityProvider]:
+    """The provider, with one RSA and one EC key, serving its JWKS on `port` of 127.0.0.1 (0: a
+    free one)."""
     provider = IdentityProvider(keys=[new_key("RS256"), new_key("ES256")])
-    with serving_http(handler_for(provider)) as port:
-        provider.url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
+    with serving_http(handler_for(provider), port) as bound:
+        provider.url = f"http://127.0.0.1:{bound}/.well-known/jwks.json"
         yield provider
 
 
@@ -219,23 +221,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lifetime", type=int, default=3600, help="seconds the token is valid")
     arguments = parser.parse_args(argv)
 
-    provider = IdentityProvider(keys=[new_key("RS256")])
-    server = ThreadingHTTPServer(("127.0.0.1", arguments.port), handler_for(provider))
-    server.daemon_threads = True
-    provider.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
     scopes = tuple(arguments.scope or ALL_SCOPES)
-    token = provider.token(sub=arguments.sub, scopes=scopes, lifetime=arguments.lifetime)
-    print("# The settings that trust this provider (in .env, in place of AUTH_DISABLED=true):")
-    for name, value in auth_environment(provider).items():
-        print(f"{name}={value}")
-    print(f"# A token for {arguments.sub!r}, {' '.join(scopes)}, valid {arguments.lifetime} s:")
-    print(token, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    with running_identity_provider(arguments.port) as provider:
+        token = provider.token(sub=arguments.sub, scopes=scopes, lifetime=arguments.lifetime)
+        print("# The settings that trust this provider (in .env, instead of AUTH_DISABLED=true):")
+        for name, value in auth_environment(provider).items():
+            print(f"{name}={value}")
+        valid = f"valid {arguments.lifetime} s"
+        print(f"# A token for {arguments.sub!r}, {' '.join(scopes)}, {valid}:")
+        print(token, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop serving
+            threading.Event().wait()
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
-    """`handler` answering HTTP on a free port of 127.0.0.1, from a thread, for the block: the
-    port. Stopped, its requests' threads included, on the way out."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serving_http(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[int]:
+    """`handler` answering HTTP on `port` of 127.0.0.1 (0: a free one), from a thread, for the
+    block: the port. Stopped, its requests' threads included, on the way out."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
