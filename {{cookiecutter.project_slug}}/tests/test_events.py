@@ -176,18 +176,21 @@ async def test_an_event_reaches_the_worker_and_a_redelivery_counts_once(
     app, client = served
     factory = app.state.session_factory
     order = await place(client, 2, 5)
+    # Taken before the worker starts: the sale is visible once the handler's transaction
+    # commits, a moment before the worker counts that delivery as settled.
+    duplicates, settled = handled("duplicate"), settled_deliveries()
     async with (
         in_background(relay, factory, events_settings, kinds=HANDLERS.keys()),
         in_background(work, factory, events_settings, handlers=HANDLERS),
     ):
         await eventually(lambda: _equals(sold(app), sold_by(order)), "the order counted")
+        await eventually(lambda: _true(settled_deliveries() == settled + 1), "the delivery")
         [(event_id, kind, payload, _)] = await outbox(app)
-        duplicates, settled = handled("duplicate"), settled_deliveries()
         # The same event again, as the broker redelivers it after a lost acknowledgement.
         await publish_raw(
             events_settings, json.dumps(payload).encode(), message_id=event_id, type=kind
         )
-        await eventually(lambda: _true(settled_deliveries() == settled + 1), "the redelivery")
+        await eventually(lambda: _true(settled_deliveries() == settled + 2), "the redelivery")
         assert handled("duplicate") == duplicates + 1
         assert await sold(app) == sold_by(order)
         cancelled = await client.post(f"/orders/{order['id']}/cancel")
